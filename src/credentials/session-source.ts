@@ -1,0 +1,58 @@
+// A serialisable recipe for a job's session, so prepare and the refreshing broker obtain it the same way.
+
+import type { AwsSection } from '../config/types.js';
+import { stsClient } from '../aws/clients.js';
+import type { IssuedSession, SessionSource } from './types.js';
+import type { SessionTag } from './session.js';
+import type { VerifiedClaims } from '../identity/claims.js';
+
+export interface SessionSpec {
+  strategy: 'assume-role' | 'web-identity';
+  aws: AwsSection;
+  roleName: string;
+  roleArn: string;
+  sessionName: string;
+  durationSeconds: number;
+  sourceIdentity?: string;
+  tags?: { required: SessionTag[]; optional: SessionTag[] };
+  policy?: string;
+  policyArns?: string[];
+  /** web-identity only: the job's verified ID token (a secret; travels only over the broker's stdin). */
+  webIdentityToken?: string;
+  claims?: VerifiedClaims;
+}
+
+/** Obtains one fresh session per the spec. */
+export async function sessionFromSpec(spec: SessionSpec): Promise<IssuedSession> {
+  if (spec.strategy === 'web-identity') {
+    const { webIdentitySession } = await import('./web-identity.js');
+    if (spec.webIdentityToken === undefined) throw new Error('web-identity session without a token');
+    // AssumeRoleWithWebIdentity is unsigned: placeholder credentials keep the SDK off the host's own chain.
+    const sts = await stsClient(spec.aws, { credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } });
+    return webIdentitySession({ sts, maxAttempts: spec.aws.max_attempts }, {
+      roleArn: spec.roleArn,
+      sessionName: spec.sessionName,
+      durationSeconds: spec.durationSeconds,
+      token: spec.webIdentityToken,
+      ...(spec.claims !== undefined ? { claims: spec.claims } : {}),
+      ...(spec.policy !== undefined ? { policy: spec.policy } : {}),
+      ...(spec.policyArns !== undefined ? { policyArns: spec.policyArns } : {}),
+    });
+  }
+  const { assumeRoleSession } = await import('./assume-role.js');
+  const sts = await stsClient(spec.aws);
+  return assumeRoleSession({ sts }, {
+    roleName: spec.roleName,
+    roleArn: spec.roleArn,
+    sessionName: spec.sessionName,
+    durationSeconds: spec.durationSeconds,
+    sourceIdentity: spec.sourceIdentity,
+    tags: spec.tags,
+    policy: spec.policy,
+    policyArns: spec.policyArns,
+  });
+}
+
+export function sessionSourceFromSpec(spec: SessionSpec): SessionSource {
+  return () => sessionFromSpec(spec);
+}

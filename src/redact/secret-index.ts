@@ -1,0 +1,109 @@
+// The registered secrets: a 16-byte-gram index for finding pieces of base64 secrets inside runs, and a list
+// of values searched for exactly (secrets with other bytes, and short ones).
+
+import { MIN_RUN, RUN_BYTE } from './byte-classes.js';
+
+/** Secrets shorter than this are ignored: masking a 3-letter value would shred the log and protect nothing. */
+export const MIN_SECRET_LENGTH = 8;
+
+/**
+ * Base64 secrets at least this long are found through the gram index alone: looking up the grams at run
+ * offsets 0, 16, 32, ... and the last 16 bytes finds every piece of >= 31 bytes anywhere in a run, and every
+ * piece >= 16 bytes that starts or ends a run (a line of `fold` output, the head or tail of a token).
+ * Shorter secrets are also searched exactly.
+ */
+const INDEX_ONLY_MIN = 2 * MIN_RUN - 1;
+
+interface GramHit {
+  secret: Uint8Array;
+  offset: number;
+}
+
+/** Cheap pre-filter on a gram's first 4 bytes (a 64 Ki-bit table) before the full 16-byte hash and map lookup. */
+function quick4(b: Uint8Array, p: number): number {
+  return Math.imul(b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24), 0x9e3779b1) >>> 16;
+}
+
+function hash16(b: Uint8Array, p: number): number {
+  let h = 0x811c9dc5;
+  for (let i = p; i < p + MIN_RUN; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function isRunBody(bytes: Uint8Array, end: number): boolean {
+  for (let i = 0; i < end; i++) if (RUN_BYTE[bytes[i]!] === 0) return false;
+  return true;
+}
+
+export class SecretIndex {
+  private readonly seen = new Set<string>();
+  private readonly grams = new Map<number, GramHit[]>();
+  private readonly quick = new Uint8Array(1 << 16);
+  /** Values searched for with Buffer.indexOf. */
+  readonly exact: Buffer[] = [];
+  /** Length of the longest exact value (how much the stream must hold back for them). */
+  maxExactLength = 0;
+
+  get hasGrams(): boolean {
+    return this.grams.size > 0;
+  }
+
+  add(value: string): void {
+    if (value.length < MIN_SECRET_LENGTH || this.seen.has(value)) return;
+    this.seen.add(value);
+    const bytes = Buffer.from(value, 'utf8');
+    // Base64 padding is not part of a run: index the body, mask the body.
+    let body = bytes.length;
+    while (body > 0 && bytes[body - 1] === 0x3d /* = */) body--;
+    const indexed = body >= MIN_RUN && isRunBody(bytes, body);
+    if (indexed) {
+      const secret = bytes.subarray(0, body);
+      for (let o = 0; o + MIN_RUN <= body; o++) {
+        this.quick[quick4(secret, o)] = 1;
+        const h = hash16(secret, o);
+        const list = this.grams.get(h);
+        if (list === undefined) this.grams.set(h, [{ secret, offset: o }]);
+        else list.push({ secret, offset: o });
+      }
+    }
+    if (!indexed || body < INDEX_ONLY_MIN) {
+      this.exact.push(bytes);
+      this.maxExactLength = Math.max(this.maxExactLength, bytes.length);
+    }
+  }
+
+  /** Appends [start, end) of every piece (>= 16 bytes) of an indexed secret found in run [s, e). */
+  findPieces(b: Uint8Array, s: number, e: number, out: number[]): void {
+    const last = e - MIN_RUN;
+    if (last < s) return;
+    const quick = this.quick;
+    for (let p = s; ; p = Math.min(p + MIN_RUN, last)) {
+      if (quick[quick4(b, p)] === 1) {
+        const hits = this.grams.get(hash16(b, p));
+        if (hits !== undefined) for (const hit of hits) this.extend(b, s, e, p, hit, out);
+      }
+      if (p === last) break;
+    }
+  }
+
+  private extend(b: Uint8Array, s: number, e: number, p: number, hit: GramHit, out: number[]): void {
+    const { secret, offset } = hit;
+    for (let i = 0; i < MIN_RUN; i++) if (b[p + i] !== secret[offset + i]) return;
+    let left = 0;
+    while (p - left - 1 >= s && offset - left - 1 >= 0 && b[p - left - 1] === secret[offset - left - 1]) left++;
+    let right = MIN_RUN;
+    while (p + right < e && offset + right < secret.length && b[p + right] === secret[offset + right]) right++;
+    out.push(p - left, p + right);
+  }
+
+  /** Appends [start, end) of every exact occurrence in data. */
+  findExact(data: Buffer, out: number[]): void {
+    for (const value of this.exact) {
+      let i = data.indexOf(value, 0);
+      while (i !== -1) {
+        out.push(i, i + value.length);
+        i = data.indexOf(value, i + 1);
+      }
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// `jobrole _broker`: the per-job credentials endpoint process that prepare starts (secrets arrive on stdin only).
+
+import { auditLog } from '../audit/audit-log.js';
+import { runBrokerChild } from '../broker/child.js';
+import { sessionFromSpec, type SessionSpec } from '../credentials/session-source.js';
+import type { SessionSource } from '../credentials/types.js';
+
+/** What prepare passes as the handshake's opaque sourceSpec. */
+export interface BrokerSourceSpec {
+  spec: SessionSpec;
+  audit: { path: string; jobId: number; jobKey: string; project: string; role: string };
+}
+
+export async function brokerMain(): Promise<void> {
+  let auditInfo: BrokerSourceSpec['audit'] | undefined;
+  const audit = () => (auditInfo !== undefined ? auditLog(auditInfo.path) : undefined);
+  const base = () => auditInfo !== undefined
+    ? { job_id: auditInfo.jobId, job_key: auditInfo.jobKey, project: auditInfo.project, role: auditInfo.role }
+    : {};
+  await runBrokerChild({
+    stdin: process.stdin,
+    stdout: process.stdout,
+    makeSource: async (raw: unknown): Promise<SessionSource> => {
+      const { spec, audit: info } = raw as BrokerSourceSpec;
+      auditInfo = info;
+      return async () => {
+        const s = await sessionFromSpec(spec);
+        await audit()?.write({
+          event: 'refresh', ...base(), role_arn: s.roleArn, session_name: s.sessionName,
+          ...(s.sourceIdentity !== undefined ? { source_identity: s.sourceIdentity } : {}),
+          expiration: s.credentials.expiration.toISOString(), access_key_id: s.credentials.accessKeyId, outcome: 'ok',
+        });
+        return s;
+      };
+    },
+    log: (line) => {
+      if (/^(refresh-failed|deadline)/.test(line)) void audit()?.write({ event: line.startsWith('deadline') ? 'scrub' : 'refresh', ...base(), outcome: line.split(':')[0] ?? '', detail: line });
+    },
+  });
+}

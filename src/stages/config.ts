@@ -1,0 +1,63 @@
+// Stage config: validate config, sweep crashed jobs, claim a slot, write initial state, print JSON only.
+
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { JobroleConfig } from '../config/types.js';
+import { readJobContext } from '../runner/job-context.js';
+import { JOB_STATE_VAR } from '../runner/env.js';
+import { stderrLog } from '../runner/job-log.js';
+import { ensureStateLayout, jobDir, readJobState, stateLayout, writeJobState } from '../state/job-store.js';
+import { claimSlot } from '../state/slots.js';
+import { jobLiveness } from '../state/liveness.js';
+import { readProcessStartTime } from '../broker/process-identity.js';
+import { refuseIfUnhealthy } from '../state/host-health.js';
+import { sweepOrphans } from './gc.js';
+import type { JobState } from '../state/types.js';
+import { VERSION } from '../version.js';
+
+/** Grace after the job's own timeout before gc may treat the job as abandoned. */
+const DEADLINE_GRACE_SECONDS = 3600;
+const DEFAULT_TIMEOUT_SECONDS = 3 * 3600;
+
+export async function configStage(config: JobroleConfig, env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<void> {
+  const layout = stateLayout(config.driver.state_dir);
+  await ensureStateLayout(layout);
+  await refuseIfUnhealthy(config.driver.state_dir);
+  const log = stderrLog();
+  await sweepOrphans(config, log);
+
+  const ctx = await readJobContext(env);
+  const key = `${ctx.jobId.value}-${randomBytes(6).toString('hex')}`;
+  const slot = await claimSlot(layout, config.driver.slots, key, async (holder) => {
+    const state = await readJobState(layout, holder).catch(() => undefined);
+    return state !== undefined && (await jobLiveness(state)).live;
+  });
+  const now = new Date();
+  const timeout = ctx.timeoutSeconds?.value ?? DEFAULT_TIMEOUT_SECONDS;
+  const state: JobState = {
+    version: 1,
+    key,
+    createdAt: now.toISOString(),
+    deadline: new Date(now.getTime() + (timeout + DEADLINE_GRACE_SECONDS) * 1000).toISOString(),
+    runner: { pid: process.ppid, startTime: await readProcessStartTime(process.ppid), tmpDir: process.cwd() },
+    job: { id: ctx.jobId.value, projectId: ctx.projectId.value, projectPath: ctx.projectPath.value, pipelineId: ctx.pipelineId.value, ref: ctx.ref.value },
+    slot,
+    isolation: config.job.isolation,
+    phase: 'configured',
+    jobEnv: {},
+    secrets: [],
+    files: [],
+  };
+  await writeJobState(layout, state);
+
+  const slotDir = `slot${slot}`;
+  out.write(`${JSON.stringify({
+    builds_dir: join(config.driver.builds_dir, slotDir),
+    cache_dir: join(config.driver.cache_dir, slotDir),
+    builds_dir_is_shared: false,
+    hostname: hostname(),
+    driver: { name: 'jobrole', version: VERSION },
+    job_env: { [JOB_STATE_VAR]: jobDir(layout, key) },
+  })}\n`);
+}

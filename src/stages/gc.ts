@@ -1,0 +1,67 @@
+// Scrubs jobs whose cleanup never ran (runner killed, host rebooted): on demand, and swept at config/prepare.
+
+import { readdir } from 'node:fs/promises';
+import type { JobroleConfig } from '../config/types.js';
+import { auditLog } from '../audit/audit-log.js';
+import type { JobLog } from '../runner/job-log.js';
+import { isJobKey, listJobKeys, readJobState, stateLayout } from '../state/job-store.js';
+import { jobLiveness } from '../state/liveness.js';
+import { scrubJob } from '../state/scrub-job.js';
+import { scrubPath } from '../state/secure-fs.js';
+import { join } from 'node:path';
+import { extraScrubSteps } from './scrub-extras.js';
+
+export interface GcReport {
+  scrubbed: string[];
+  failed: string[];
+  live: string[];
+}
+
+/** Scrubs every job that is not live (or every job, with all=true: for an operator whose runner is stopped). */
+export async function collectGarbage(config: JobroleConfig, log: JobLog, opts: { all?: boolean } = {}): Promise<GcReport> {
+  const layout = stateLayout(config.driver.state_dir);
+  const audit = auditLog(config.driver.audit_log, (e) => log.warn(`audit log ${config.driver.audit_log}: ${e.message}`));
+  const report: GcReport = { scrubbed: [], failed: [], live: [] };
+  for (const key of await listJobKeys(layout)) {
+    let state;
+    try {
+      state = await readJobState(layout, key);
+    } catch (err) {
+      log.warn(`job state ${key} is unreadable (${(err as Error).message}); removing it`);
+      await scrubPath(join(layout.jobs, key));
+      continue;
+    }
+    if (state === undefined) {
+      await scrubPath(join(layout.jobs, key));
+      continue;
+    }
+    const liveness = await jobLiveness(state);
+    if (liveness.live && opts.all !== true) {
+      report.live.push(key);
+      continue;
+    }
+    const why = liveness.live ? 'scrubbed on operator request (gc --all)' : `abandoned: ${liveness.why}`;
+    const r = await scrubJob({ config, layout, audit, log, reason: `gc: ${why}`, extraSteps: await extraScrubSteps(config, state, log) }, state);
+    if (r.failures.length === 0) {
+      report.scrubbed.push(key);
+      log.line(`jobrole gc: scrubbed job ${state.job.id} (${key}): ${why}`);
+    } else {
+      report.failed.push(key);
+      log.warn(`gc could not fully scrub job ${state.job.id} (${key}): ${r.failures.join('; ')}`);
+    }
+  }
+  // Credential files of jobs whose state is already gone.
+  const files = await readdir(layout.files).catch(() => [] as string[]);
+  const keys = new Set(await listJobKeys(layout));
+  for (const name of files) if (isJobKey(name) && !keys.has(name)) await scrubPath(join(layout.files, name));
+  return report;
+}
+
+/** The quick sweep config and prepare run before each job. Never fails the job on its own. */
+export async function sweepOrphans(config: JobroleConfig, log: JobLog): Promise<void> {
+  try {
+    await collectGarbage(config, log);
+  } catch (err) {
+    log.warn(`sweeping abandoned jobs failed: ${(err as Error).message}`);
+  }
+}

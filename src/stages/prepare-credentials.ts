@@ -1,0 +1,120 @@
+// Prepare's credential step: the role's strategy → a session, and the delivery that hands it to the job.
+
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Delivery, JobroleConfig, RoleConfig } from '../config/types.js';
+import type { JobContext } from '../runner/job-context-types.js';
+import type { JobLog } from '../runner/job-log.js';
+import type { IssuedSession } from '../credentials/types.js';
+import { assumeRoleDuration, sessionName, sessionTags, sourceIdentity } from '../credentials/session.js';
+import { sessionFromSpec, type SessionSpec } from '../credentials/session-source.js';
+import { credentialEnv, credentialSecrets, regionEnv } from '../delivery/env.js';
+import { jobFilesDir, jobDir, type StateLayout } from '../state/job-store.js';
+import { ensurePrivateDir } from '../state/secure-fs.js';
+import type { JobState } from '../state/types.js';
+import type { BrokerSourceSpec } from './broker.js';
+
+export interface Delivered {
+  session: IssuedSession;
+  /** 'instance-metadata': nothing injected, the job reads the instance's swapped profile itself. */
+  delivery: Delivery | 'instance-metadata';
+}
+
+/** Records side effects in the state as they happen, so a failure mid-way can still be undone. */
+export type Persist = (patch: Partial<JobState>) => Promise<void>;
+
+export function sessionSpec(config: JobroleConfig, role: RoleConfig, ctx: JobContext): SessionSpec {
+  const web = role.strategy === 'web-identity';
+  const policy = role.session_policy !== '' ? role.session_policy : undefined;
+  const si = web ? undefined : sourceIdentity(ctx, config.job.source_identity);
+  return {
+    strategy: web ? 'web-identity' : 'assume-role',
+    aws: config.aws,
+    roleName: role.name,
+    roleArn: role.arn,
+    sessionName: sessionName(ctx),
+    // Web identity is not chaining: up to the role's own maximum.
+    durationSeconds: web ? role.max_duration : assumeRoleDuration(role.max_duration),
+    ...(si !== undefined ? { sourceIdentity: si } : {}),
+    ...(!web && config.job.session_tags ? { tags: sessionTags(ctx) } : {}),
+    ...(policy !== undefined ? { policy } : {}),
+    ...(role.policy_arns.length > 0 ? { policyArns: role.policy_arns } : {}),
+    ...(web && ctx.idToken ? { webIdentityToken: ctx.idToken.raw, claims: ctx.idToken.claims } : {}),
+  };
+}
+
+/** Obtains the session and delivers it; returns what the summary shows. */
+export async function obtainAndDeliver(
+  deps: { config: JobroleConfig; layout: StateLayout; log: JobLog; persist: Persist; cliPath: string },
+  state: JobState,
+  role: RoleConfig,
+  ctx: JobContext,
+): Promise<Delivered> {
+  const { config, layout, persist } = deps;
+  const delivery: Delivery = role.delivery ?? config.job.delivery;
+  const spec = sessionSpec(config, role, ctx);
+  const session = await sessionFromSpec(spec);
+  const region = regionEnv(config.aws.region);
+  const secrets = credentialSecrets(session.credentials);
+  const owner = state.user !== undefined ? { uid: state.user.uid, gid: state.user.gid } : undefined;
+  const filesDir = jobFilesDir(layout, state.key);
+
+  switch (delivery) {
+    case 'env':
+      await persist({ secrets, jobEnv: { ...credentialEnv(session.credentials), ...region } });
+      break;
+    case 'file': {
+      const { writeCredentialFiles } = await import('../delivery/file.js');
+      await ensurePrivateDir(filesDir, 0o700, owner);
+      await persist({ files: [filesDir], secrets });
+      const written = await writeCredentialFiles(filesDir, session.credentials, config.aws.region, owner);
+      await persist({ jobEnv: { ...written.env, ...region } });
+      break;
+    }
+    case 'web-identity-file': {
+      const { writeWebIdentityFile, webIdentityEnv } = await import('../delivery/web-identity-file.js');
+      const token = spec.webIdentityToken;
+      if (token === undefined) throw new Error('web-identity-file delivery without a verified ID token');
+      await ensurePrivateDir(filesDir, 0o700, owner);
+      await persist({ files: [filesDir], secrets: [...secrets, token] });
+      const { path } = await writeWebIdentityFile(filesDir, token, owner);
+      await persist({ jobEnv: { ...webIdentityEnv({ roleArn: role.arn, tokenFile: path, sessionName: spec.sessionName }), ...region } });
+      break;
+    }
+    case 'endpoint': {
+      const [{ spawnBroker }, { endpointJobEnv }] = await Promise.all([import('../broker/spawn.js'), import('../delivery/endpoint.js')]);
+      const sourceSpec: BrokerSourceSpec = { spec, audit: { path: config.driver.audit_log, jobId: state.job.id, jobKey: state.key, project: state.job.projectPath, role: role.name } };
+      const token = randomBytes(32).toString('base64url');
+      const feedSocketPath = join(jobDir(layout, state.key), 'feed.sock');
+      await persist({ secrets: [...secrets, token] });
+      const broker = await spawnBroker({
+        command: process.execPath,
+        args: [deps.cliPath, '_broker'],
+        handshake: {
+          token,
+          ...(state.user !== undefined ? { allowedUids: [state.user.uid] } : {}),
+          deadline: state.deadline,
+          refreshBeforeSeconds: config.job.refresh_before,
+          initial: {
+            accessKeyId: session.credentials.accessKeyId,
+            secretAccessKey: session.credentials.secretAccessKey,
+            sessionToken: session.credentials.sessionToken,
+            expiration: session.credentials.expiration.toISOString(),
+            roleArn: session.roleArn,
+            sessionName: session.sessionName,
+            ...(session.assumedRoleArn !== undefined ? { assumedRoleArn: session.assumedRoleArn } : {}),
+            ...(session.sourceIdentity !== undefined ? { sourceIdentity: session.sourceIdentity } : {}),
+          },
+          feedSocketPath,
+          sourceSpec,
+        },
+      });
+      await persist({
+        broker: { pid: broker.pid, startTime: broker.startTime, port: broker.port, feedSocket: feedSocketPath },
+        jobEnv: { ...endpointJobEnv(`http://127.0.0.1:${broker.port}/creds`, token), ...region },
+      });
+      break;
+    }
+  }
+  return { session, delivery };
+}

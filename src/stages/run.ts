@@ -1,0 +1,87 @@
+// Stage run: one stage script fed to bash on stdin as the job user, with an explicit environment and a redacted log.
+
+import { spawn } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { SystemFailure, type ExitCodes } from '../runner/exit-codes.js';
+import { baseJobEnv, jobStateDirFromEnv, JOB_STATE_VAR } from '../runner/env.js';
+import { readFileNoFollow } from '../state/secure-fs.js';
+import type { JobState } from '../state/types.js';
+import { jobSpawnSpec } from '../isolation/run-as.js';
+import { createRedactor } from '../redact/redactor.js';
+import { subscribeSecretFeed } from '../broker/feed.js';
+
+/** After bash exits, how long a background process that still holds the output may keep the stage open. */
+const OUTPUT_GRACE_MS = 1500;
+
+async function readState(dir: string): Promise<JobState> {
+  try {
+    return JSON.parse(await readFileNoFollow(join(dir, 'state.json'))) as JobState;
+  } catch (err) {
+    throw new SystemFailure(`the job's state in ${dir} is missing or unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): did prepare run?`, { cause: err });
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal === null ? 1 : 128 + (osConstants.signals[signal] ?? 0);
+}
+
+/** Runs the stage script; returns the process exit code for the runner (0, or the build-failure code). */
+export async function runStage(scriptPath: string, stageName: string, env: NodeJS.ProcessEnv, codes: ExitCodes): Promise<number> {
+  const dir = jobStateDirFromEnv(env);
+  if (dir === undefined) throw new SystemFailure(`${JOB_STATE_VAR} is not set: the config stage's job_env did not reach the run stage (is config_exec jobrole config?)`);
+  const [state, script] = await Promise.all([
+    readState(dir),
+    readFile(scriptPath).catch((err: NodeJS.ErrnoException) => {
+      throw new SystemFailure(`cannot read the ${stageName} script ${scriptPath} (${err.code ?? err.message})`, { cause: err });
+    }),
+  ]);
+  if (state.phase !== 'prepared') throw new SystemFailure(`job ${state.job.id} is not prepared (state: ${state.phase}); run stages need a successful prepare`);
+  const user = state.isolation === 'users' ? state.user : undefined;
+  if (state.isolation === 'users' && user === undefined) throw new SystemFailure(`job ${state.job.id} should run as a job user, but its state names none`);
+  const spec = jobSpawnSpec(user, { ...baseJobEnv(env), ...state.jobEnv }, user?.home ?? process.cwd());
+
+  const out = createRedactor({ secrets: state.secrets });
+  const err = createRedactor({ secrets: state.secrets });
+  const feed = state.broker !== undefined
+    ? subscribeSecretFeed(state.broker.feedSocket, (s) => { out.addSecret(s); err.addSecret(s); })
+    : undefined;
+
+  // Not detached: bash stays in this process group, so the runner's SIGTERM to the group reaches the job.
+  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const onTerm = () => { child.kill('SIGTERM'); };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onTerm);
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(script);
+  child.stdout.pipe(out.stream).pipe(process.stdout, { end: false });
+  child.stderr.pipe(err.stream).pipe(process.stderr, { end: false });
+
+  const drained = (s: NodeJS.ReadableStream) => new Promise<void>((resolve) => { s.once('end', resolve); s.once('close', resolve); });
+  const outputDone = Promise.all([drained(out.stream), drained(err.stream)]);
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', (e) => reject(new SystemFailure(`cannot start the job's shell (${spec.command}): ${e.message}`, { cause: e })));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  }).finally(() => {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onTerm);
+  });
+  // A background process of the job may still hold the pipes; it does not get to keep the stage open.
+  await Promise.race([outputDone, new Promise((r) => setTimeout(r, OUTPUT_GRACE_MS).unref())]);
+  child.stdout.destroy();
+  child.stderr.destroy();
+  out.stream.end();
+  err.stream.end();
+  await Promise.race([outputDone, new Promise((r) => setTimeout(r, 200).unref())]);
+  feed?.close();
+
+  const status = exit.code ?? signalNumber(exit.signal);
+  const exitFile = env.BUILD_EXIT_CODE_FILE;
+  if (status === 0) {
+    if (exitFile) await rm(exitFile, { force: true });
+    return 0;
+  }
+  if (exitFile) await writeFile(exitFile, `${status}\n`);
+  return codes.buildFailure;
+}

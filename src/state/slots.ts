@@ -1,0 +1,67 @@
+// Concurrent job slots: each running job holds one (an exclusive lock file), and with it one job user.
+
+import { constants } from 'node:fs';
+import { open, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SystemFailure } from '../runner/exit-codes.js';
+import type { StateLayout } from './job-store.js';
+
+function slotFile(layout: StateLayout, slot: number): string {
+  return join(layout.slots, `${slot}.lock`);
+}
+
+async function holderOf(layout: StateLayout, slot: number): Promise<string | undefined> {
+  try {
+    return (await readFile(slotFile(layout, slot), 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function tryCreate(layout: StateLayout, slot: number, key: string): Promise<boolean> {
+  try {
+    const fh = await open(slotFile(layout, slot), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    await fh.writeFile(`${key}\n`);
+    await fh.close();
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/**
+ * Claims the lowest free slot for the job. A slot whose holder is no longer a live job (isLive says so) is
+ * taken over. All busy → SystemFailure (the runner retries; the operator should match slots to the runner's limit).
+ */
+export async function claimSlot(
+  layout: StateLayout,
+  slots: number,
+  key: string,
+  isLive: (holderKey: string) => Promise<boolean>,
+): Promise<number> {
+  for (let slot = 1; slot <= slots; slot++) {
+    if (await tryCreate(layout, slot, key)) return slot;
+    const holder = await holderOf(layout, slot);
+    if (holder === key) return slot;
+    if (holder !== undefined && !(await isLive(holder))) {
+      await unlink(slotFile(layout, slot)).catch(() => undefined);
+      if (await tryCreate(layout, slot, key)) return slot;
+    }
+  }
+  throw new SystemFailure(
+    `all ${slots} job slots on this host are busy: set [driver].slots to at least the runner's "limit" (and "concurrent"), then run "jobrole host init"`,
+  );
+}
+
+/** Releases the slot if this job still holds it. */
+export async function releaseSlot(layout: StateLayout, slot: number, key: string): Promise<void> {
+  if ((await holderOf(layout, slot)) === key) await unlink(slotFile(layout, slot)).catch(() => undefined);
+}
+
+export async function slotHolders(layout: StateLayout, slots: number): Promise<Array<{ slot: number; holder: string | undefined }>> {
+  const out = [];
+  for (let slot = 1; slot <= slots; slot++) out.push({ slot, holder: await holderOf(layout, slot) });
+  return out;
+}

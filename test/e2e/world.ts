@@ -1,0 +1,182 @@
+// An end-to-end test world: the AWS emulator, a config file, state dirs, and the built CLI as the runner's driver.
+
+import { mkdtemp, rm, writeFile, readFile, readdir, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startAwsEmulator, type AwsEmulator, type EmulatorOptions } from '../fakes/aws-emulator.js';
+import { runJob } from '../harness/runner.js';
+import type { JobResult, RunJobOptions } from '../harness/types.js';
+
+export const CLI = resolve('dist/jobrole.mjs');
+export const DEBIAN_AWS = '/usr/bin/aws';
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+export interface WorldOptions {
+  isolation?: 'users' | 'none';
+  delivery?: 'endpoint' | 'env' | 'file' | 'web-identity-file';
+  slots?: number;
+  /** Extra TOML appended to the config (typically [[roles]] entries). */
+  roles?: string;
+  /** Extra lines inside [job]. */
+  job?: string;
+  /** Extra sections (e.g. [gitlab] ...). */
+  extra?: string;
+  emulator?: EmulatorOptions;
+}
+
+export interface World {
+  emu: AwsEmulator;
+  dir: string;
+  configPath: string;
+  stateDir: string;
+  auditLog: string;
+  userPrefix: string;
+  firewallTable: string;
+  runnerEnv: Record<string, string>;
+  account: string;
+  roleArn(name: string): string;
+  job(opts: Omit<RunJobOptions, 'driver'> & { runnerEnv?: Record<string, string> }): Promise<JobResult>;
+  cli(args: string[], env?: Record<string, string>): { status: number; stdout: string; stderr: string };
+  audit(): Promise<Array<Record<string, unknown>>>;
+  /** Every file under the state dir, the builds/cache dirs and the job homes (for secret scans). */
+  files(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+}
+
+export async function startWorld(opts: WorldOptions = {}): Promise<World> {
+  const emu = await startAwsEmulator(opts.emulator ?? {});
+  const dir = await mkdtemp(join(tmpdir(), 'jobrole-e2e-'));
+  await chmod(dir, 0o755);
+  const id = `${process.pid % 100000}${counter++}`;
+  const userPrefix = `jrt${id}j`;
+  const firewallTable = `jrt${id}`;
+  const isolation = opts.isolation ?? 'none';
+  const configPath = join(dir, 'config.toml');
+  const stateDir = join(dir, 'state');
+  const auditLog = join(dir, 'audit', 'audit.jsonl');
+  const toml = `
+[driver]
+state_dir = "${stateDir}"
+builds_dir = "${join(stateDir, 'builds')}"
+cache_dir = "${join(stateDir, 'cache')}"
+audit_log = "${auditLog}"
+home_dir = "${join(stateDir, 'home')}"
+slots = ${opts.slots ?? 2}
+job_user_prefix = "${userPrefix}"
+firewall_table = "${firewallTable}"
+
+[aws]
+region = "us-east-1"
+sts_endpoint = "${emu.endpoint}"
+ec2_endpoint = "${emu.endpoint}"
+ssm_endpoint = "${emu.endpoint}"
+imds_endpoint = "${emu.imdsEndpoint}"
+max_attempts = 4
+
+[job]
+isolation = "${isolation}"
+delivery = "${opts.delivery ?? 'endpoint'}"
+${opts.job ?? ''}
+
+${opts.extra ?? ''}
+
+${opts.roles ?? ''}
+`;
+  await writeFile(configPath, toml, { mode: 0o600 });
+  const runnerHome = join(dir, 'runner-home');
+  execFileSync('mkdir', ['-p', runnerHome]);
+  const runnerEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: runnerHome,
+    LANG: 'C.UTF-8',
+    // The runner's own secrets: none of these may reach a job.
+    CI_SERVER_TLS_KEY_FILE_SECRET: 'runner-private-secret-value-1234',
+    HTTPS_PROXY: 'http://proxyuser:proxy-password-secret@127.0.0.1:9',
+    RUNNER_REGISTRATION_TOKEN: 'glrt-RUNNERSECRETTOKEN1234567890',
+  };
+  const world: World = {
+    emu,
+    dir,
+    configPath,
+    stateDir,
+    auditLog,
+    userPrefix,
+    firewallTable,
+    runnerEnv,
+    account: emu.account,
+    roleArn: (name) => `arn:aws:iam::${emu.account}:role/${name}`,
+    job: (o) =>
+      runJob({
+        prepareRetryDelayMs: 100,
+        gracefulKillMs: 5000,
+        tmpRoot: dir,
+        ...o,
+        runnerEnv: { ...runnerEnv, ...(o.runnerEnv ?? {}) },
+        driver: { command: process.execPath, args: [CLI, '--config', configPath] },
+      }),
+    cli: (args, env = {}) => {
+      try {
+        const stdout = execFileSync(process.execPath, [CLI, '--config', configPath, ...args], { env: { ...runnerEnv, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        return { status: 0, stdout, stderr: '' };
+      } catch (err) {
+        const e = err as { status: number; stdout: string; stderr: string };
+        return { status: e.status, stdout: String(e.stdout), stderr: String(e.stderr) };
+      }
+    },
+    audit: async () => {
+      const text = await readFile(auditLog, 'utf8').catch(() => '');
+      return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    files: async () => {
+      const out: string[] = [];
+      await walk(dir, out);
+      return out;
+    },
+    close: async () => {
+      await emu.stop();
+      if (isolation === 'users') {
+        execFileSync('bash', ['-c', `for u in $(getent passwd | cut -d: -f1 | grep '^${userPrefix}'); do pkill -KILL -u "$u" 2>/dev/null; userdel "$u" 2>/dev/null; done; nft delete table inet ${firewallTable} 2>/dev/null; true`]);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  if (isolation === 'users') {
+    const r = world.cli(['host', 'init']);
+    if (r.status !== 0) throw new Error(`host init failed: ${r.stderr}${r.stdout}`);
+  }
+  return world;
+}
+
+/** Every secret of every session the emulator issued (what must never show up anywhere). */
+export function issuedSecrets(emu: AwsEmulator): string[] {
+  return emu.sessions.flatMap((s) => [s.secretAccessKey, s.sessionToken].filter((v): v is string => typeof v === 'string' && v.length > 0));
+}
+
+/** Files (under the world) whose content contains any of the secrets. */
+export async function filesContaining(world: World, secrets: string[]): Promise<string[]> {
+  const hits: string[] = [];
+  for (const f of await world.files()) {
+    const text = await readFile(f, 'utf8').catch(() => '');
+    if (secrets.some((s) => text.includes(s))) hits.push(f);
+  }
+  return hits;
+}

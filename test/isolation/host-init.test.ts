@@ -1,0 +1,90 @@
+// `jobrole host init`: everything set up once, the second run changes nothing, owners and modes as promised.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, lstat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hostInit, type HostInitOptions } from '../../src/isolation/host-init.js';
+import { verifyImdsBlock } from '../../src/isolation/firewall.js';
+import { lookupJobUser } from '../../src/isolation/users.js';
+import { createNetns, deleteNetns, nftInNetns, openTempDir, removeDir, removeUsers, skipReason } from './helpers.js';
+
+async function owner(path: string): Promise<{ uid: number; mode: number }> {
+  const st = await lstat(path);
+  assert.ok(st.isDirectory(), `${path} is a directory`);
+  return { uid: st.uid, mode: st.mode & 0o7777 };
+}
+
+describe('hostInit', async () => {
+  const reason = await skipReason(['nft', 'ip', 'useradd', 'setpriv']);
+  const ns = `jrt${process.pid}h`;
+  const prefix = `jrt${process.pid}h`;
+  const table = `jrt${process.pid}h`;
+  let root: string | undefined;
+  let opts: HostInitOptions;
+  const run = nftInNetns(ns);
+
+  before(async () => {
+    if (reason !== undefined) return;
+    root = await openTempDir('init');
+    await createNetns(ns);
+    opts = {
+      prefix,
+      slots: 2,
+      homeRoot: join(root, 'home'),
+      stateDir: join(root, 'state'),
+      buildsDir: join(root, 'builds'),
+      cacheDir: join(root, 'cache'),
+      auditLog: join(root, 'log', 'audit.jsonl'),
+      configPath: join(root, 'config.toml'),
+    };
+    await writeFile(opts.configPath!, '[driver]\n', { mode: 0o600 });
+  });
+  after(async () => {
+    if (reason !== undefined) return;
+    await deleteNetns(ns);
+    await removeUsers([`${prefix}1`, `${prefix}2`]);
+    await removeDir(root);
+  });
+
+  test('sets everything up, and a second run finds it all in place', { skip: reason ?? false }, async () => {
+    const first = await hostInit(opts, { run, nftTable: table });
+    assert.ok(first.some((l) => l.startsWith(`created job user ${prefix}1`)), first.join('\n'));
+    assert.ok(first.some((l) => l.startsWith(`IMDS firewall block (nft table inet ${table}) installed`)), first.join('\n'));
+    const second = await hostInit(opts, { run, nftTable: table });
+    assert.equal(second.length, first.length);
+    for (const l of second) assert.match(l, /in place/);
+
+    const users = [await lookupJobUser(`${prefix}1`), await lookupJobUser(`${prefix}2`)];
+    assert.deepEqual(await owner(opts.stateDir), { uid: 0, mode: 0o700 });
+    assert.deepEqual(await owner(join(root!, 'log')), { uid: 0, mode: 0o700 });
+    for (const dir of [opts.buildsDir, opts.cacheDir]) {
+      assert.deepEqual(await owner(dir), { uid: 0, mode: 0o755 });
+      for (const [i, u] of users.entries()) {
+        assert.ok(u !== undefined);
+        const st = await lstat(join(dir, `slot${i + 1}`));
+        assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [u.uid, u.gid, 0o700]);
+      }
+    }
+    const uids = users.map((u) => u!.uid);
+    assert.deepEqual(await verifyImdsBlock(uids, { run, table }), { ok: true });
+  });
+
+  test('puts back a mode someone loosened, and warns about an open config', { skip: reason ?? false }, async () => {
+    await chmod(opts.stateDir, 0o755);
+    await chmod(opts.configPath!, 0o666);
+    const lines = await hostInit(opts, { run, nftTable: table });
+    assert.ok(lines.includes(`state dir ${opts.stateDir} fixed (root, 0700)`), lines.join('\n'));
+    assert.deepEqual(await owner(opts.stateDir), { uid: 0, mode: 0o700 });
+    assert.ok(lines.some((l) => /^warning: config .* writable by group or others/.test(l)));
+    assert.ok(lines.some((l) => /^warning: config .* readable by others/.test(l)));
+    await chmod(opts.configPath!, 0o600);
+  });
+
+  test('a state dir holding the builds dir stays enterable (0711) but not listable', { skip: reason ?? false }, async () => {
+    const nestedState = join(root!, 'nested');
+    const lines = await hostInit({ ...opts, stateDir: nestedState, buildsDir: join(nestedState, 'builds') }, { run, nftTable: table });
+    assert.ok(lines.some((l) => l.startsWith(`state dir ${nestedState} created (root, 0711`)), lines.join('\n'));
+    assert.deepEqual(await owner(nestedState), { uid: 0, mode: 0o711 });
+  });
+});
