@@ -27,6 +27,8 @@ export function applyImdsEndpoint(aws: AwsSection): void {
 
 function common(aws: AwsSection, endpoint: string, opts: ClientOptions) {
   applyImdsEndpoint(aws);
+  // The driver's stderr is the job log: no SDK advisories about the Node.js release there.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   return {
     region: aws.region,
     maxAttempts: aws.max_attempts,

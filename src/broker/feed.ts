@@ -19,11 +19,23 @@ export interface SecretSubscription {
 const line = (secret: string): string => JSON.stringify({ secret }) + '\n';
 const SYNCED = JSON.stringify({ synced: true }) + '\n';
 
-/** Removes a stale socket left by a crashed broker; refuses to touch anything that is not a socket. */
+function someoneListens(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** Removes a stale socket left by a crashed broker; refuses to touch a live one or anything not a socket. */
 async function clearStaleSocket(path: string): Promise<void> {
   try {
     const st = await lstat(path);
     if (!st.isSocket()) throw new Error(`secret feed path ${path} exists and is not a socket; refusing to replace it`);
+    if (await someoneListens(path)) throw new Error(`secret feed ${path} is in use by a running broker`);
     await unlink(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -14,7 +14,7 @@ arn = "arn:aws:iam::111122223333:role/deployer"
   refs = ["main"]
 `;
 
-for (const delivery of ['env', 'file'] as const) {
+for (const delivery of ['endpoint', 'env', 'file'] as const) {
   describe(`assume-role, delivery ${delivery}`, () => {
     let world: World;
     before(async () => {

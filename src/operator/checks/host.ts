@@ -1,0 +1,113 @@
+// Doctor: what `jobrole host init` sets up (job users, directories, IMDS firewall rule) and the host health marker.
+
+import { lstat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import type { JobroleConfig } from '../../config/types.js';
+import type { CommandRunner } from '../../isolation/command.js';
+import { verifyImdsBlock } from '../../isolation/firewall.js';
+import { jobUserName, lookupJobUser } from '../../isolation/users.js';
+import { readHealth, RESTORE_COMMAND } from '../../state/host-health.js';
+import type { JobUser } from '../../state/types.js';
+import { fail, pass, skip, type CheckResult } from './result.js';
+
+export interface HostCheckDeps {
+  run?: CommandRunner;
+  /** nft table (family inet); default [driver].firewall_table. */
+  nftTable?: string;
+}
+
+const INIT = 'run `jobrole host init`';
+
+interface WantDir {
+  what: string;
+  path: string;
+  uid: number;
+  gid: number;
+  owner: string;
+  /** Accepted modes. */
+  modes: number[];
+}
+
+function within(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+const octal = (m: number) => m.toString(8).padStart(4, '0');
+
+async function dirProblem(d: WantDir): Promise<string | undefined> {
+  const st = await lstat(d.path).catch((e: NodeJS.ErrnoException) => e);
+  if (st instanceof Error) return st.code === 'ENOENT' ? 'missing' : `cannot be read (${st.code ?? st.message})`;
+  if (!st.isDirectory()) return 'is not a directory (a symlink or file is in its place)';
+  const problems: string[] = [];
+  if (st.uid !== d.uid || st.gid !== d.gid) problems.push(`owned by ${st.uid}:${st.gid}, expected ${d.owner} (${d.uid}:${d.gid})`);
+  if (!d.modes.includes(st.mode & 0o7777)) problems.push(`mode ${octal(st.mode & 0o7777)}, expected ${d.modes.map(octal).join(' or ')}`);
+  return problems.length > 0 ? problems.join(', ') : undefined;
+}
+
+function wantedDirs(c: JobroleConfig, users: JobUser[]): WantDir[] {
+  const d = c.driver;
+  const root = (what: string, path: string, modes: number[]): WantDir => ({ what, path, uid: 0, gid: 0, owner: 'root', modes });
+  const nested = [d.builds_dir, d.cache_dir, d.home_dir].some((p) => within(d.state_dir, p));
+  const out = [root('state dir', d.state_dir, nested ? [0o711] : [0o700])];
+  const auditDir = dirname(d.audit_log);
+  if (auditDir !== d.state_dir) out.push(root('audit log dir', auditDir, [0o700]));
+  out.push(root('home root', d.home_dir, [0o755, 0o711, 0o700]));
+  for (const [what, base] of [['builds dir', d.builds_dir], ['cache dir', d.cache_dir]] as const) {
+    out.push(root(what, base, [0o755]));
+    users.forEach((u, i) => out.push({ what, path: join(base, `slot${i + 1}`), uid: u.uid, gid: u.gid, owner: u.name, modes: [0o700] }));
+  }
+  return out;
+}
+
+export async function checkHost(config: JobroleConfig, deps: HostCheckDeps = {}): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  try {
+    const health = await readHealth(config.driver.state_dir);
+    out.push(health.healthy
+      ? pass('host health: no unhealthy marker')
+      : fail(`host marked unhealthy since ${health.since}: ${health.reason}: fix it, then run \`${RESTORE_COMMAND}\``));
+  } catch (err) {
+    out.push(fail(`host health marker in ${config.driver.state_dir} cannot be read (${(err as Error).message})`));
+  }
+  if (config.job.isolation === 'none') {
+    out.push(skip('job users, directories and IMDS firewall rule: [job].isolation = "none"'));
+    return out;
+  }
+  const run = deps.run === undefined ? {} : { run: deps.run };
+  const users: JobUser[] = [];
+  const missing: string[] = [];
+  try {
+    for (let slot = 1; slot <= config.driver.slots; slot++) {
+      const name = jobUserName(config.driver.job_user_prefix, slot);
+      const user = await lookupJobUser(name, run);
+      if (user === undefined) missing.push(name);
+      else users.push(user);
+    }
+  } catch (err) {
+    out.push(fail(`job users: ${(err as Error).message}`));
+    return out;
+  }
+  if (missing.length > 0) {
+    out.push(fail(`job users missing: ${missing.join(', ')} (one per slot, [driver].slots = ${config.driver.slots}): ${INIT}`));
+  } else {
+    out.push(pass(`job users exist for all ${config.driver.slots} slots (${users.map((u) => `${u.name} uid ${u.uid}`).join(', ')})`));
+  }
+
+  const dirs = missing.length > 0 ? wantedDirs(config, []) : wantedDirs(config, users);
+  let good = 0;
+  for (const d of dirs) {
+    const problem = await dirProblem(d);
+    if (problem === undefined) good++;
+    else out.push(fail(`${d.what} ${d.path}: ${problem}: ${INIT}`));
+  }
+  if (good === dirs.length) out.push(pass(`directories: ${good} in place with the right owners and modes`));
+
+  if (users.length === 0) {
+    out.push(fail(`IMDS firewall rule: cannot be checked without job users: ${INIT}`));
+  } else {
+    const fw = await verifyImdsBlock(users.map((u) => u.uid), { ...run, table: deps.nftTable ?? config.driver.firewall_table });
+    out.push(fw.ok ? pass(`IMDS firewall rule blocks uids ${users.map((u) => u.uid).join(', ')}`) : fail(`IMDS firewall rule: ${fw.problem}`));
+  }
+  return out;
+}
