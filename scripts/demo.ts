@@ -45,7 +45,7 @@ arn  = "${roleArn}"
   ];
   if (existsSync('/usr/bin/aws')) script.push('/usr/bin/aws sts get-caller-identity --endpoint-url "$DEMO_STS" --query Arn --output text');
   const result = await runJob({
-    driver: { command: process.execPath, args: [resolve('dist/jobrole.mjs'), '--config', configPath] },
+    driver: { command: process.execPath, args: [resolve('dist/jobrole.cjs'), '--config', configPath] },
     response: buildJobResponse({ jobId: 1001, projectId: 42, projectPath: 'demo/app', ref: 'main' }),
     variables: { JOBROLE_ROLE: 'demo-deployer', DEMO_STS: emu.endpoint },
     steps: { script },

@@ -86,9 +86,20 @@ async function load(port: number, keepAlive: boolean): Promise<{ rps: number; p5
   return { rps: lat.length / secs, p50: pct(0.5), p99: pct(0.99), errors };
 }
 
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function statusKb(pid: number, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
+}
+
+function report(name: string, pids: number[]): void {
+  const mb = (kb: number): string => (kb / 1024).toFixed(1);
+  const rss = pids.map((p) => statusKb(p, 'VmRSS'));
+  const anon = pids.map((p) => statusKb(p, 'RssAnon'));
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  console.log(
+    `${name.padEnd(60)} VmRSS sum ${mb(sum(rss))} MB, per process ${mb(sum(rss) / rss.length)} MB (max ${mb(Math.max(...rss))}); ` +
+      `private (RssAnon) per process ${mb(sum(anon) / anon.length)} MB`,
+  );
 }
 
 async function startBroker(bundle: string, flags: string[], sts: boolean, i: number) {
@@ -122,21 +133,23 @@ async function main(): Promise<void> {
   base.stop();
   await stopBroker(broker, { graceMs: 2000 });
 
-  console.log(`memory: ${BROKERS} brokers at once, VmRSS after 20 requests each`);
+  console.log(`memory: ${BROKERS} brokers at once, after 20 requests each (VmRSS counts the shared node binary in every process)`);
+  const idle = Array.from({ length: BROKERS }, () => spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }));
+  await new Promise((r) => setTimeout(r, 500));
+  report('reference: idle `node -e` processes', idle.map((c) => c.pid!));
+  for (const c of idle) c.kill();
   const variants: Array<[string, string[], boolean]> = [
     ['default', [], false],
     ['default + STS client loaded', [], true],
-    ['--max-semi-space-size=1 --max-old-space-size=24', ['--max-semi-space-size=1', '--max-old-space-size=24'], true],
-    ['--jitless', ['--jitless'], true],
-    ['--lite-mode --max-semi-space-size=1', ['--lite-mode', '--max-semi-space-size=1'], true],
-    ['--v8-pool-size=0 --single-threaded-gc --max-semi-space-size=1 --lite-mode', ['--v8-pool-size=0', '--single-threaded-gc', '--max-semi-space-size=1', '--lite-mode'], true],
+    ['STS + --max-semi-space-size=1 --max-old-space-size=24', ['--max-semi-space-size=1', '--max-old-space-size=24'], true],
+    ['STS + --jitless', ['--jitless'], true],
+    ['STS + --lite-mode --max-semi-space-size=1', ['--lite-mode', '--max-semi-space-size=1'], true],
+    ['--lite-mode --max-semi-space-size=1 --v8-pool-size=0 (no STS)', ['--lite-mode', '--max-semi-space-size=1', '--v8-pool-size=0'], false],
   ];
   for (const [name, flags, sts] of variants) {
     const brokers = await Promise.all(Array.from({ length: BROKERS }, (_, i) => startBroker(bundle, flags, sts, i + 1)));
     await Promise.all(brokers.map(async (b) => { for (let k = 0; k < 20; k++) await load1(b.port); }));
-    const rss = brokers.map((b) => rssKb(b.pid));
-    const sum = rss.reduce((a, b) => a + b, 0);
-    console.log(`${name.padEnd(72)} sum ${(sum / 1024).toFixed(0)} MB, per process ${(sum / rss.length / 1024).toFixed(1)} MB (min ${(Math.min(...rss) / 1024).toFixed(1)}, max ${(Math.max(...rss) / 1024).toFixed(1)})`);
+    report(name, brokers.map((b) => b.pid));
     await Promise.all(brokers.map((b) => stopBroker(b, { graceMs: 2000 })));
   }
 }

@@ -33,7 +33,9 @@ export function auditLine(record: AuditRecord, now: Date = new Date()): string {
   const clean: Record<string, unknown> = { time: now.toISOString() };
   for (const [k, v] of Object.entries(record)) {
     if (v === undefined || FORBIDDEN.test(k)) continue;
-    clean[k] = typeof v === 'string' ? v.slice(0, 2000) : v;
+    // Only flat values: a nested object could smuggle a secret past the key filter.
+    if (typeof v === 'string') clean[k] = v.slice(0, 2000);
+    else if (typeof v === 'number' || typeof v === 'boolean' || v === null) clean[k] = v;
   }
   return `${JSON.stringify(clean)}\n`;
 }

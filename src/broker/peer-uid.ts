@@ -2,87 +2,111 @@
 
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { isIPv4 } from 'node:net';
 
-interface TcpEntry {
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  state: string;
-  uid: number;
-}
-
-const ESTABLISHED = '01';
+const LE = endianness() === 'LE';
 
 /** One /proc 32-bit word (printed in host byte order) to its 4 network-order bytes. */
 function wordBytes(hex: string): number[] {
   const bytes = [0, 2, 4, 6].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  return endianness() === 'LE' ? bytes.reverse() : bytes;
+  return LE ? bytes.reverse() : bytes;
 }
 
-/** "0100007F" or a 32-hex-digit tcp6 address to "127.0.0.1" (v4-mapped v6 addresses too) or a plain v6 string. */
+function bytesWord(bytes: number[]): string {
+  return (LE ? [...bytes].reverse() : bytes).map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join('');
+}
+
+/** "0100007F" or a 32-hex-digit tcp6 address to "127.0.0.1" (v4-mapped v6 addresses too), "::1", or a full v6 form. */
 export function decodeProcAddress(hex: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < hex.length; i += 8) bytes.push(...wordBytes(hex.slice(i, i + 8)));
   if (bytes.length === 4) return bytes.join('.');
-  const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  if (mapped) return bytes.slice(12).join('.');
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12).join('.');
   if (bytes.slice(0, 15).every((b) => b === 0) && bytes[15] === 1) return '::1';
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
   return groups.join(':');
 }
 
-export function parseProcNetTcp(text: string): TcpEntry[] {
-  const entries: TcpEntry[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8) continue;
-    const [la, lp] = f[1]!.split(':');
-    const [ra, rp] = f[2]!.split(':');
-    if (la === undefined || lp === undefined || ra === undefined || rp === undefined) continue;
-    entries.push({
-      localAddress: decodeProcAddress(la),
-      localPort: parseInt(lp, 16),
-      remoteAddress: decodeProcAddress(ra),
-      remotePort: parseInt(rp, 16),
-      state: f[3]!,
-      uid: Number(f[7]),
-    });
+/** How `address` is printed in net/tcp (v4 only) and net/tcp6 (v4-mapped, or ::1). */
+function procForms(address: string): { tcp?: string; tcp6?: string } {
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIPv4(a)) {
+    const v4 = a.split('.').map(Number);
+    return { tcp: bytesWord(v4), tcp6: '0'.repeat(16) + bytesWord([0, 0, 0xff, 0xff]) + bytesWord(v4) };
   }
-  return entries;
+  if (a === '::1') return { tcp6: '0'.repeat(24) + bytesWord([0, 0, 0, 1]) };
+  return {};
 }
 
-function plainV4(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
+const port = (p: number): string => p.toString(16).toUpperCase().padStart(4, '0');
+
+/**
+ * A read of `file` that started after the call. Concurrent lookups share one read instead of each parsing a
+ * table that, on a busy host, holds tens of thousands of TIME_WAIT entries.
+ */
+function freshReader(read: () => Promise<string>): () => Promise<string> {
+  let running: Promise<string> | undefined;
+  let queued: Promise<string> | undefined;
+  const start = (): Promise<string> => (running = read().finally(() => (running = undefined)));
+  return () => {
+    if (running === undefined) return start();
+    queued ??= running.catch(() => '').then(() => {
+      queued = undefined;
+      return running ?? start();
+    });
+    return queued;
+  };
+}
+
+const readers = new Map<string, () => Promise<string>>();
+function readTable(path: string): Promise<string> {
+  let r = readers.get(path);
+  if (r === undefined) {
+    r = freshReader(() => readFile(path, 'utf8'));
+    readers.set(path, r);
+  }
+  return r();
+}
+
+/** uids of ESTABLISHED (st 01) lines whose local and remote address:port are exactly the given ones. */
+function uidsIn(text: string, local: string, remote: string): number[] {
+  const needle = `: ${local} ${remote} 01 `;
+  const uids: number[] = [];
+  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) {
+    const eol = text.indexOf('\n', i);
+    // after the state: tx:rx, tr:when, retrnsmt, uid
+    const uid = Number(text.slice(i + needle.length, eol === -1 ? undefined : eol).trim().split(/\s+/)[3]);
+    if (Number.isInteger(uid)) uids.push(uid);
+  }
+  return uids;
 }
 
 /**
- * uid of the socket whose local end is the client's (address:)remotePort and whose remote end is our
- * (address:)localPort, among ESTABLISHED entries of this network namespace. undefined when there is no such
- * entry or when two entries disagree (fail closed). Addresses are compared when given.
+ * uid of the socket whose local end is the client's remote:remotePort and whose remote end is our
+ * local:localPort (both default 127.0.0.1), among ESTABLISHED entries of this network namespace.
+ * undefined when there is no such entry, or when entries disagree (fail closed).
  */
 export async function resolvePeerUidFromProc(
   remotePort: number,
   localPort: number,
-  addresses?: { remote: string; local: string },
+  addresses: { remote: string; local: string } = { remote: '127.0.0.1', local: '127.0.0.1' },
   procRoot = '/proc',
 ): Promise<number | undefined> {
+  const client = procForms(addresses.remote);
+  const server = procForms(addresses.local);
   const uids = new Set<number>();
-  for (const file of ['net/tcp', 'net/tcp6']) {
+  for (const table of ['tcp', 'tcp6'] as const) {
+    const c = client[table];
+    const s = server[table];
+    if (c === undefined || s === undefined) continue;
     let text: string;
     try {
-      text = await readFile(`${procRoot}/${file}`, 'utf8');
+      text = await readTable(`${procRoot}/net/${table}`);
     } catch {
       continue;
     }
-    for (const e of parseProcNetTcp(text)) {
-      if (e.state !== ESTABLISHED || e.localPort !== remotePort || e.remotePort !== localPort) continue;
-      if (addresses !== undefined) {
-        if (e.localAddress !== plainV4(addresses.remote) || e.remoteAddress !== plainV4(addresses.local)) continue;
-      }
-      uids.add(e.uid);
-    }
+    for (const uid of uidsIn(text, `${c}:${port(remotePort)}`, `${s}:${port(localPort)}`)) uids.add(uid);
     if (uids.size > 0) break;
   }
   return uids.size === 1 ? [...uids][0] : undefined;

@@ -10,7 +10,7 @@ export class ConfigError extends Error {
 export type Field<T> = { parse(raw: unknown, key: string): T; describe: string };
 
 export function show(raw: unknown): string {
-  const text = typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
+  const text = typeof raw === 'number' && !Number.isFinite(raw) ? String(raw) : JSON.stringify(raw) ?? String(raw);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -18,12 +18,12 @@ function fail(key: string, raw: unknown, expected: string): never {
   throw new ConfigError(`${key} = ${show(raw)}: expected ${expected}`);
 }
 
-export const str = (opts: { pattern?: RegExp; hint?: string; maxLength?: number } = {}): Field<string> => ({
+export const str = (opts: { pattern?: RegExp; hint?: string; maxLength?: number; allowEmpty?: boolean } = {}): Field<string> => ({
   describe: opts.hint ?? 'a string',
   parse(raw, key) {
     if (typeof raw !== 'string') fail(key, raw, opts.hint ?? 'a string');
     if (opts.maxLength !== undefined && raw.length > opts.maxLength) fail(key, raw, `at most ${opts.maxLength} characters`);
-    if (opts.pattern && raw !== '' && !opts.pattern.test(raw)) fail(key, raw, opts.hint ?? `a string matching ${opts.pattern}`);
+    if (opts.pattern && !(raw === '' && opts.allowEmpty === true) && !opts.pattern.test(raw)) fail(key, raw, opts.hint ?? `a string matching ${opts.pattern}`);
     return raw;
   },
 });

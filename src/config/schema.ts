@@ -70,6 +70,9 @@ function parseGitlab(raw: unknown): GitlabSection {
     clock_skew: { field: duration(0, 600), default: 60 },
   });
   if (g.jwks_file !== '' && !g.jwks_file.startsWith('/')) throw new ConfigError(`[gitlab].jwks_file = "${g.jwks_file}": expected an absolute path`);
+  if (g.jwks_file !== '' && g.url === '') {
+    throw new ConfigError(`[gitlab].jwks_file is set but [gitlab].url is empty: the url is the issuer every ID token's "iss" must equal; set it too`);
+  }
   if (g.audience === '') g.audience = g.url;
   return g;
 }
@@ -83,7 +86,7 @@ function parseInstanceProfile(raw: unknown): InstanceProfileSection {
 
 function parsePolicy(raw: unknown): PolicySection {
   return parseTable<PolicySection>(raw, '[policy]', {
-    ssm_parameter: { field: str({ pattern: /^\/?[\w.\-/]{1,1011}$/, hint: 'an SSM parameter name such as "/jobrole/roles"' }), default: '' },
+    ssm_parameter: { field: str({ pattern: /^\/?[\w.\-/]{1,1011}$/, hint: 'an SSM parameter name such as "/jobrole/roles"', allowEmpty: true }), default: '' },
     cache_ttl: { field: duration(0, 86400), default: 300 },
   });
 }
@@ -111,7 +114,7 @@ export function parseRole(raw: unknown, key: string): RoleConfig {
     name: { field: str({ pattern: ROLE_NAME, hint: 'a role name of letters, digits, ".", "_" or "-" (at most 64)' }) },
     arn: { field: str({ pattern: ROLE_ARN, hint: 'an IAM role ARN such as "arn:aws:iam::111122223333:role/deploy"' }) },
     strategy: { field: oneOf(STRATEGIES), default: 'assume-role' },
-    instance_profile: { field: str({ pattern: PROFILE, hint: 'an instance profile ARN or name' }), default: '' },
+    instance_profile: { field: str({ pattern: PROFILE, hint: 'an instance profile ARN or name', allowEmpty: true }), default: '' },
     max_duration: { field: duration(900, 43200), default: 3600 },
     session_policy: { field: str({ maxLength: 2048 }), default: '' },
     policy_arns: { field: list(str({ pattern: POLICY_ARN, hint: 'a managed policy ARN' }), { max: 10 }), default: [] },
@@ -140,17 +143,17 @@ function crossCheck(c: JobroleConfig): void {
   for (const role of c.roles) {
     if (names.has(role.name)) throw new ConfigError(`[[roles]] "${role.name}": defined twice (role names must be unique)`);
     names.add(role.name);
-    const verification = c.gitlab.url !== '' || c.gitlab.jwks_file !== '';
+    const verification = c.gitlab.url !== '';
     for (const cond of ID_TOKEN_CONDITIONS) {
       if (role.allow[cond] !== undefined && !verification) {
         throw new ConfigError(
-          `[[roles]] "${role.name}".allow.${cond}: needs a verified GitLab ID token, but ID-token verification is not configured (set [gitlab].url or [gitlab].jwks_file); job variables cannot prove this fact`,
+          `[[roles]] "${role.name}".allow.${cond}: needs a verified GitLab ID token, but ID-token verification is not configured (set [gitlab].url); job variables cannot prove this fact`,
         );
       }
     }
     const delivery = role.delivery ?? c.job.delivery;
     if (role.strategy === 'web-identity' && !verification) {
-      throw new ConfigError(`[[roles]] "${role.name}".strategy = "web-identity": needs [gitlab].url (or jwks_file) so the job's ID token is verified before it is used`);
+      throw new ConfigError(`[[roles]] "${role.name}".strategy = "web-identity": needs [gitlab].url so the job's ID token is verified before it is used`);
     }
     if (delivery === 'web-identity-file' && role.strategy !== 'web-identity') {
       throw new ConfigError(`[[roles]] "${role.name}": delivery "web-identity-file" works only with strategy = "web-identity" (strategy is "${role.strategy}")`);
@@ -164,11 +167,30 @@ function crossCheck(c: JobroleConfig): void {
   if (c.job.default_role !== '' && !names.has(c.job.default_role) && c.policy.ssm_parameter === '') {
     throw new ConfigError(`[job].default_role = "${c.job.default_role}": no [[roles]] entry has that name (roles: ${[...names].join(', ') || 'none'})`);
   }
-  if (c.job.source_identity === 'user_login' && c.gitlab.url === '' && c.gitlab.jwks_file === '') {
+  if (c.job.source_identity === 'user_login' && c.gitlab.url === '') {
     throw new ConfigError(`[job].source_identity = "user_login": the user's login is only trusted from a verified ID token; configure [gitlab].url or choose "job", "project" or "none"`);
   }
   if (c.job.role_variable === c.job.id_token_variable) {
     throw new ConfigError(`[job].role_variable and [job].id_token_variable are both "${c.job.role_variable}": they must differ`);
+  }
+}
+
+/** The driver's own directories inside state_dir, which no job-facing directory may overlap. */
+const PRIVATE_STATE_DIRS = ['jobs', 'slots', 'files', 'driver-cache'];
+
+function checkDirectories(d: DriverSection): void {
+  const inside = (child: string, parent: string) => child === parent || child.startsWith(`${parent}/`);
+  for (const [key, dir] of [['builds_dir', d.builds_dir], ['cache_dir', d.cache_dir], ['home_dir', d.home_dir]] as const) {
+    if (dir === d.state_dir) throw new ConfigError(`[driver].${key} = "${dir}": must not be state_dir itself`);
+    for (const sub of PRIVATE_STATE_DIRS) {
+      const priv = `${d.state_dir}/${sub}`;
+      if (inside(dir, priv) || inside(priv, dir)) throw new ConfigError(`[driver].${key} = "${dir}": overlaps the driver's private ${priv}; choose another directory`);
+    }
+    if (inside(d.audit_log, dir)) throw new ConfigError(`[driver].audit_log = "${d.audit_log}": must not be inside ${key} (job users can write there)`);
+  }
+  const pairs = [['builds_dir', d.builds_dir], ['cache_dir', d.cache_dir], ['home_dir', d.home_dir]] as const;
+  for (const [a, x] of pairs) for (const [b, y] of pairs) {
+    if (a < b && (inside(x, y) || inside(y, x))) throw new ConfigError(`[driver].${a} = "${x}" and [driver].${b} = "${y}" overlap; give each its own directory`);
   }
 }
 
@@ -190,6 +212,7 @@ export function validateConfig(doc: Record<string, unknown>, source: string): Jo
     policy: parsePolicy(doc.policy),
     roles: rolesRaw.map((r, i) => parseRole(r, `[[roles]] #${i + 1}`)),
   };
+  checkDirectories(config.driver);
   crossCheck(config);
   return config;
 }

@@ -2,6 +2,7 @@
 
 import type { AwsSection } from '../config/types.js';
 import { stsClient } from '../aws/clients.js';
+import { BuildFailure } from '../runner/exit-codes.js';
 import type { IssuedSession, SessionSource } from './types.js';
 import type { SessionTag } from './session.js';
 import type { VerifiedClaims } from '../identity/claims.js';
@@ -26,9 +27,10 @@ export interface SessionSpec {
 export async function sessionFromSpec(spec: SessionSpec): Promise<IssuedSession> {
   if (spec.strategy === 'web-identity') {
     const { webIdentitySession } = await import('./web-identity.js');
-    if (spec.webIdentityToken === undefined) throw new Error('web-identity session without a token');
+    if (spec.webIdentityToken === undefined) throw new BuildFailure(`role "${spec.roleName}" is assumed with the job's GitLab ID token, and the job supplied none (declare id_tokens: in the job)`);
     // AssumeRoleWithWebIdentity is unsigned: placeholder credentials keep the SDK off the host's own chain.
-    const sts = await stsClient(spec.aws, { credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } });
+    // One SDK attempt per call: webIdentitySession does its own bounded retries (IDPCommunicationError included).
+    const sts = await stsClient({ ...spec.aws, max_attempts: 1 }, { credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } });
     return webIdentitySession({ sts, maxAttempts: spec.aws.max_attempts }, {
       roleArn: spec.roleArn,
       sessionName: spec.sessionName,

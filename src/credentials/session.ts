@@ -37,7 +37,7 @@ export function sourceIdentity(ctx: JobContext, source: SourceIdentitySource): s
 
 /** Tag values: [\p{L}\p{Z}\p{N}_.:/=+\-@], at most 256 characters. */
 export function cleanTagValue(value: string): string {
-  return value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, 256);
+  return Array.from(value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_')).slice(0, 256).join('');
 }
 
 /** Session tags from the job: required ones always sent, optional ones dropped first on PackedPolicyTooLarge. */

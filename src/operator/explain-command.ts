@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { JobroleConfig } from '../config/types.js';
 import { SystemFailure } from '../runner/exit-codes.js';
 import { explain } from './explain.js';
+import { withFleetPolicy } from '../config/effective.js';
 
 export async function explainCommand(opts: { config: JobroleConfig; responseFile: string; idTokenFile: string | undefined; vars: string[] }): Promise<number> {
   const variables: Record<string, string> = {};
@@ -13,7 +14,8 @@ export async function explainCommand(opts: { config: JobroleConfig; responseFile
     variables[v.slice(0, eq)] = v.slice(eq + 1);
   }
   const idToken = opts.idTokenFile !== undefined ? (await readFile(opts.idTokenFile, 'utf8')).trim() : undefined;
-  const r = await explain({ config: opts.config, responseFile: opts.responseFile, variables, ...(idToken !== undefined ? { idToken } : {}) });
+  const config = await withFleetPolicy(opts.config, { warn: (m) => process.stderr.write(`jobrole: warning: ${m}\n`) });
+  const r = await explain({ config, responseFile: opts.responseFile, variables, ...(idToken !== undefined ? { idToken } : {}) });
   process.stdout.write(r.text.endsWith('\n') ? r.text : `${r.text}\n`);
   return r.decision.kind === 'deny' ? 1 : 0;
 }

@@ -41,7 +41,7 @@ export function trustedFactLines(ctx: JobContext): string[] {
     ['project id', ctx.projectId], ['pipeline id', ctx.pipelineId], ['ref', ctx.ref], ['ref type', ctx.refType],
     ['sha', ctx.sha], ['timeout (s)', ctx.timeoutSeconds],
   ];
-  const lines = rows.filter(([, f]) => f !== undefined).map(([name, f]) => `  ${name.padEnd(14)} ${q(String(f?.value)).padEnd(40)} [${f?.source}]`);
+  const lines = rows.filter(([, f]) => f !== undefined).map(([name, f]) => `  ${name.padEnd(14)} ${(typeof f?.value === 'number' ? String(f.value) : q(String(f?.value))).padEnd(40)} [${f?.source}]`);
   const c = ctx.idToken?.claims;
   if (c !== undefined) {
     const claims: Array<[string, string | boolean | undefined]> = [

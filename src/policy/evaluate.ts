@@ -36,6 +36,9 @@ export function judgeRole(role: RoleConfig, ctx: JobContext): Verdict[] {
   const claims = ctx.idToken?.claims;
   const out: Verdict[] = [];
   const project = ctx.projectPath.value;
+  if (role.strategy === 'web-identity') {
+    out.push(tokenFact(claims, 'id-token', () => ({ condition: 'id-token', ok: true, detail: 'the role is assumed with the job\'s verified ID token' })));
+  }
   if (a.projects !== undefined) {
     const responseOk = anyGlob(a.projects, project);
     const tokenOk = claims === undefined || a.projects.some((p) => bothProjectsMatch(claims, p, globMatch));

@@ -6,7 +6,7 @@ const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Printable, bounded rendering of untrusted input for messages. */
 export function describeUntrusted(value: string, max = 40): string {
-  const printable = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  const printable = value.replace(/[\u0000-\u001f\u007f-\u009f\p{Cf}]/gu, '?');
   return printable.length > max ? `${JSON.stringify(printable.slice(0, max))}... (${value.length} characters)` : JSON.stringify(printable);
 }
 

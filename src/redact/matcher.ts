@@ -1,21 +1,26 @@
 // Redacts one buffer: finds secrets and secret-shaped values, and decides how much of the tail to hold back.
 
-import { RUN_BYTE } from './byte-classes.js';
+import { MIN_RUN, RUN_BYTE } from './byte-classes.js';
 import { applyMasks, mergeRanges } from './mask-ranges.js';
-import { runStartBefore, scanRuns } from './run-scanner.js';
+import { findLongRuns, probeWords } from './probe.js';
+import { runStartBefore } from './run-scanner.js';
 import { SecretIndex } from './secret-index.js';
-import { findKeyIds, isTokenShaped } from './shapes.js';
+import { findKeyIds, isTokenShaped, TOKEN_MIN_LENGTH } from './shapes.js';
 
 /** A run longer than this is not held back whole (no secret is this long); it is processed as it stands. */
 const MAX_HOLD = 64 * 1024;
 
 export interface RedactResult {
-  /** The redacted bytes of data[0, keepFrom). */
+  /** The redacted bytes of data[0, keepFrom); data itself (a view of it) when nothing was masked. */
   out: Buffer;
   /** data[keepFrom, end) could be the start of a secret: the caller prepends it to the next chunk. */
   keepFrom: number;
 }
 
+/**
+ * The common chunk holds no secret: then only sampled words (one in three, see probe.ts), one word in twelve
+ * (long runs) and the 'A' bytes (native memchr, key ids) are looked at, and data is passed through uncopied.
+ */
 export class SecretMatcher {
   readonly index = new SecretIndex();
 
@@ -23,26 +28,32 @@ export class SecretMatcher {
 
   /** Redacts data; with final = false it holds back the shortest tail that could begin a secret. */
   redact(data: Buffer, final: boolean): RedactResult {
+    const index = this.index;
     const exact: number[] = [];
-    if (this.index.exact.length > 0) this.index.findExact(data, exact);
+    if (index.scanned.length > 0) index.findScanned(data, exact);
+    const hits: number[] = [];
+    if (index.hasProbes) probeWords(data, data.length, index.probeA, index.probeB, hits);
+    const pieceAt: number[] = [];
+    for (const p of hits) if (index.resolve(data, p, exact)) pieceAt.push(p);
     const keepFrom = final ? data.length : this.holdPoint(data, exact);
 
     const ranges: number[] = [];
     for (let i = 0; i + 1 < exact.length; i += 2) if (exact[i + 1]! <= keepFrom) ranges.push(exact[i]!, exact[i + 1]!);
-    const useGrams = this.index.hasGrams;
-    // Key ids start with 'A': a native memchr cursor over the chunk skips runs without one (most of them).
-    let nextA = -2;
-    scanRuns(data, 0, keepFrom, (s, e) => {
-      if (isTokenShaped(data, s, e)) {
-        ranges.push(s, e);
-        return;
-      }
-      if (e - s >= 20 && nextA !== -1) {
-        if (nextA < s) nextA = data.indexOf(0x41, s);
-        if (nextA !== -1 && nextA < e) findKeyIds(data, nextA, e, ranges);
-      }
-      if (useGrams) this.index.findPieces(data, s, e, ranges);
+    // A piece of an indexed secret holds a probe hit: search the run around each hit, as the gram index expects.
+    let searchedTo = 0;
+    for (const p of pieceAt) {
+      if (p < searchedTo || p + 4 > keepFrom) continue;
+      let s = p;
+      while (s > 0 && RUN_BYTE[data[s - 1]!] === 1) s--;
+      let e = p;
+      while (e < keepFrom && RUN_BYTE[data[e]!] === 1) e++;
+      searchedTo = Math.max(e, p + 1);
+      if (e - s >= MIN_RUN) index.findPieces(data, s, e, ranges);
+    }
+    findLongRuns(data, keepFrom, TOKEN_MIN_LENGTH, (s, e) => {
+      if (isTokenShaped(data, s, e)) ranges.push(s, e);
     });
+    findKeyIds(data, keepFrom, ranges);
     const merged = ranges.length === 0 ? ranges : mergeRanges(ranges);
     return { out: applyMasks(data, keepFrom, merged, this.mask), keepFrom };
   }

@@ -1,7 +1,8 @@
-// The registered secrets: a 16-byte-gram index for finding pieces of base64 secrets inside runs, and a list
-// of values searched for exactly (secrets with other bytes, and short ones).
+// The registered secrets: a 16-byte-gram index for finding pieces of base64 secrets inside runs, and the values
+// searched for exactly (secrets with other bytes, and short ones); both are found through sampled word probes.
 
 import { MIN_RUN, RUN_BYTE } from './byte-classes.js';
+import { hashA, hashB, PROBE_COVER } from './probe.js';
 
 /** Secrets shorter than this are ignored: masking a 3-letter value would shred the log and protect nothing. */
 export const MIN_SECRET_LENGTH = 8;
@@ -19,9 +20,19 @@ interface GramHit {
   offset: number;
 }
 
+/** What a 4-byte word of a registered value leads to: pieces of indexed secrets, and exact values holding it. */
+interface WordHit {
+  piece: boolean;
+  exact: Array<{ value: Buffer; offset: number }>;
+}
+
 /** Cheap pre-filter on a gram's first 4 bytes (a 64 Ki-bit table) before the full 16-byte hash and map lookup. */
 function quick4(b: Uint8Array, p: number): number {
   return Math.imul(b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24), 0x9e3779b1) >>> 16;
+}
+
+function word(b: Uint8Array, p: number): number {
+  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
 }
 
 function hash16(b: Uint8Array, p: number): number {
@@ -39,13 +50,21 @@ export class SecretIndex {
   private readonly seen = new Set<string>();
   private readonly grams = new Map<number, GramHit[]>();
   private readonly quick = new Uint8Array(1 << 16);
-  /** Values searched for with Buffer.indexOf. */
-  readonly exact: Buffer[] = [];
+  private readonly words = new Map<number, WordHit>();
+  /** Two-level filter over the 4-byte words of every value found through probes (see probe.ts). */
+  readonly probeA = new Uint8Array(1 << 16);
+  readonly probeB = new Uint8Array(1 << 16);
+  /** Exact values too short for the probes: searched with Buffer.indexOf over the whole buffer. */
+  readonly scanned: Buffer[] = [];
   /** Length of the longest exact value (how much the stream must hold back for them). */
   maxExactLength = 0;
 
   get hasGrams(): boolean {
     return this.grams.size > 0;
+  }
+
+  get hasProbes(): boolean {
+    return this.words.size > 0;
   }
 
   add(value: string): void {
@@ -65,11 +84,41 @@ export class SecretIndex {
         if (list === undefined) this.grams.set(h, [{ secret, offset: o }]);
         else list.push({ secret, offset: o });
       }
+      for (let o = 0; o + 4 <= body; o++) this.wordHit(word(secret, o)).piece = true;
     }
     if (!indexed || body < INDEX_ONLY_MIN) {
-      this.exact.push(bytes);
+      if (bytes.length >= PROBE_COVER) for (let o = 0; o + 4 <= bytes.length; o++) this.wordHit(word(bytes, o)).exact.push({ value: bytes, offset: o });
+      else this.scanned.push(bytes);
       this.maxExactLength = Math.max(this.maxExactLength, bytes.length);
     }
+  }
+
+  private wordHit(w: number): WordHit {
+    let hit = this.words.get(w);
+    if (hit === undefined) {
+      hit = { piece: false, exact: [] };
+      this.words.set(w, hit);
+      this.probeA[hashA(w)] = 1;
+      this.probeB[hashB(w)] = 1;
+    }
+    return hit;
+  }
+
+  /**
+   * Resolves a probe hit at p: appends [start, end) of exact values through it to `exact`, and returns whether
+   * the word there belongs to an indexed secret (then its run must be searched for pieces).
+   */
+  resolve(b: Uint8Array, p: number, exact: number[]): boolean {
+    const hit = this.words.get(word(b, p));
+    if (hit === undefined) return false;
+    for (const { value, offset } of hit.exact) {
+      const at = p - offset;
+      if (at < 0 || at + value.length > b.length) continue;
+      let i = 0;
+      while (i < value.length && b[at + i] === value[i]) i++;
+      if (i === value.length) exact.push(at, at + value.length);
+    }
+    return hit.piece;
   }
 
   /** Appends [start, end) of every piece (>= 16 bytes) of an indexed secret found in run [s, e). */
@@ -96,9 +145,9 @@ export class SecretIndex {
     out.push(p - left, p + right);
   }
 
-  /** Appends [start, end) of every exact occurrence in data. */
-  findExact(data: Buffer, out: number[]): void {
-    for (const value of this.exact) {
+  /** Appends [start, end) of every occurrence in data of the values too short for the probes. */
+  findScanned(data: Buffer, out: number[]): void {
+    for (const value of this.scanned) {
       let i = data.indexOf(value, 0);
       while (i !== -1) {
         out.push(i, i + value.length);

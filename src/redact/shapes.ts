@@ -15,20 +15,20 @@ const KEY_ID_LENGTH = 20;
  */
 export const TOKEN_MIN_LENGTH = 100;
 
-/** Appends [start, end) pairs of access key ids found in run [s, e) to `out`. */
-export function findKeyIds(b: Uint8Array, s: number, e: number, out: number[]): void {
-  for (let i = s; i + KEY_ID_LENGTH <= e; i++) {
-    if (b[i] !== 0x41 /* A */) continue;
-    if (i > 0 && KEY_ID_BYTE[b[i - 1]!] === 1) continue;
+/**
+ * Appends [start, end) pairs of access key ids ending at or before `to`: 20 key-id bytes with a known prefix and
+ * no key-id byte on either side. Every prefix starts with 'A', so a native memchr cursor skips the rest.
+ */
+export function findKeyIds(b: Buffer, to: number, out: number[]): void {
+  for (let i = b.indexOf(0x41 /* A */); i !== -1 && i + KEY_ID_LENGTH <= to; i = b.indexOf(0x41, i + 1)) {
+    if (KEY_ID_BYTE[b[i + 1]!] === 0 || (i > 0 && KEY_ID_BYTE[b[i - 1]!] === 1)) continue;
     if (i + KEY_ID_LENGTH < b.length && KEY_ID_BYTE[b[i + KEY_ID_LENGTH]!] === 1) continue;
-    let ok = true;
-    for (let j = i + 1; j < i + KEY_ID_LENGTH; j++) {
-      if (KEY_ID_BYTE[b[j]!] === 0) {
-        ok = false;
-        break;
-      }
+    let j = i + 2;
+    while (j < i + KEY_ID_LENGTH && KEY_ID_BYTE[b[j]!] === 1) j++;
+    if (j < i + KEY_ID_LENGTH) {
+      i = j;
+      continue;
     }
-    if (!ok) continue;
     const prefix = String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!);
     if (KEY_ID_PREFIXES.has(prefix) || prefix.startsWith('A3T')) out.push(i, i + KEY_ID_LENGTH);
   }

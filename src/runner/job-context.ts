@@ -17,7 +17,7 @@ function num(v: unknown): number | undefined {
 }
 
 function text(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 /** group/project from a clone URL such as https://gitlab-ci-token:TOKEN@host/group/project.git (token dropped). */

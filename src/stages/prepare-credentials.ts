@@ -12,6 +12,7 @@ import { credentialEnv, credentialSecrets, regionEnv } from '../delivery/env.js'
 import { jobFilesDir, jobDir, type StateLayout } from '../state/job-store.js';
 import { ensurePrivateDir } from '../state/secure-fs.js';
 import type { JobState } from '../state/types.js';
+import { BuildFailure } from '../runner/exit-codes.js';
 import type { BrokerSourceSpec } from './broker.js';
 
 export interface Delivered {
@@ -55,7 +56,8 @@ export async function obtainAndDeliver(
   const spec = sessionSpec(config, role, ctx);
   const session = await sessionFromSpec(spec);
   const region = regionEnv(config.aws.region);
-  const secrets = credentialSecrets(session.credentials);
+  // The job's ID token is a credential too (for web-identity roles it IS the credential): mask it everywhere.
+  const secrets = [...credentialSecrets(session.credentials), ...(ctx.idToken !== undefined ? [ctx.idToken.raw] : [])];
   const owner = state.user !== undefined ? { uid: state.user.uid, gid: state.user.gid } : undefined;
   const filesDir = jobFilesDir(layout, state.key);
 
@@ -74,9 +76,9 @@ export async function obtainAndDeliver(
     case 'web-identity-file': {
       const { writeWebIdentityFile, webIdentityEnv } = await import('../delivery/web-identity-file.js');
       const token = spec.webIdentityToken;
-      if (token === undefined) throw new Error('web-identity-file delivery without a verified ID token');
+      if (token === undefined) throw new BuildFailure(`role "${role.name}" is delivered as a web-identity token file, and the job supplied no ID token (declare id_tokens: in the job)`);
       await ensurePrivateDir(filesDir, 0o700, owner);
-      await persist({ files: [filesDir], secrets: [...secrets, token] });
+      await persist({ files: [filesDir], secrets });
       const { path } = await writeWebIdentityFile(filesDir, token, owner);
       await persist({ jobEnv: { ...webIdentityEnv({ roleArn: role.arn, tokenFile: path, sessionName: spec.sessionName }), ...region } });
       break;
@@ -89,7 +91,8 @@ export async function obtainAndDeliver(
       await persist({ secrets: [...secrets, token] });
       const broker = await spawnBroker({
         command: process.execPath,
-        args: [deps.cliPath, '_broker'],
+        // Lighter V8 settings: a broker serves a handful of requests per job, so memory matters more than peak speed.
+        args: ['--lite-mode', '--max-semi-space-size=1', deps.cliPath, '_broker'],
         handshake: {
           token,
           ...(state.user !== undefined ? { allowedUids: [state.user.uid] } : {}),

@@ -12,7 +12,7 @@ export async function verifyJobIdToken(config: JobroleConfig, env: NodeJS.Proces
   const raw = env[`CUSTOM_ENV_${name}`];
   if (raw === undefined || raw.trim() === '') return undefined;
   const g = config.gitlab;
-  if (g.url === '' && g.jwks_file === '') {
+  if (g.url === '') {
     log.warn(`the job supplies ${name}, but this runner has no ID-token verification configured ([gitlab].url); the token is ignored`);
     return undefined;
   }

@@ -14,6 +14,7 @@ import { refuseIfUnhealthy } from '../state/host-health.js';
 import { scrubJob } from '../state/scrub-job.js';
 import type { JobState } from '../state/types.js';
 import { sweepOrphans } from './gc.js';
+import { withFleetPolicy } from '../config/effective.js';
 import { prepareIsolation } from './prepare-isolation.js';
 import { verifyJobIdToken } from './prepare-id-token.js';
 import { obtainAndDeliver, type Delivered } from './prepare-credentials.js';
@@ -37,7 +38,7 @@ export async function prepareStage(config: JobroleConfig, env: NodeJS.ProcessEnv
   };
   try {
     await sweepOrphans(config, log);
-    await prepareJob(config, env, log, audit, () => state, persist, cliPath);
+    await prepareJob(await withFleetPolicy(config, log), env, log, audit, () => state, persist, cliPath);
   } catch (err) {
     // Undo whatever this stage already did; cleanup then finds nothing left to do.
     const r = await scrubJob({ config, layout, audit, log, reason: `prepare failed: ${(err as Error).message}`, extraSteps: await extraScrubSteps(config, state, log) }, state);
@@ -65,7 +66,12 @@ async function prepareJob(
   const requested = readRoleRequest(env, config.job.role_variable);
   const base = { job_id: ctx.jobId.value, job_key: current().key, project: ctx.projectPath.value, project_id: ctx.projectId.value, pipeline_id: ctx.pipelineId.value, ref: ctx.ref.value };
   if (requested !== undefined || config.job.default_role !== '') {
-    ctx.idToken = await verifyJobIdToken(config, env, log);
+    try {
+      ctx.idToken = await verifyJobIdToken(config, env, log);
+    } catch (err) {
+      if (err instanceof BuildFailure) await audit.write({ event: 'decision', ...base, ...(requested !== undefined ? { role: requested } : {}), outcome: 'deny', detail: `ID token rejected: ${err.message}` });
+      throw err;
+    }
   }
   const decision = evaluatePolicy(ctx, requested, config);
   if (decision.kind === 'none') {

@@ -15,7 +15,7 @@ export interface StateLayout {
   slots: string;
   /** 0711: per-job credential files, each job's directory owned by its job user. */
   files: string;
-  /** Root-only (0700): JWKS and central-policy caches. */
+  /** Root-only (0700): JWKS and central-policy caches (not [driver].cache_dir, which belongs to jobs). */
   cache: string;
 }
 
@@ -25,7 +25,7 @@ export function stateLayout(stateDir: string): StateLayout {
     jobs: join(stateDir, 'jobs'),
     slots: join(stateDir, 'slots'),
     files: join(stateDir, 'files'),
-    cache: join(stateDir, 'cache'),
+    cache: join(stateDir, 'driver-cache'),
   };
 }
 

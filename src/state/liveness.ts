@@ -7,7 +7,8 @@ export type Liveness = { live: true } | { live: false; why: string };
 
 export async function jobLiveness(state: JobState, now: Date = new Date()): Promise<Liveness> {
   if (state.phase === 'scrubbing') return { live: false, why: 'a scrub of it was started and did not finish' };
-  if (now.getTime() > Date.parse(state.deadline)) return { live: false, why: `its deadline ${state.deadline} has passed` };
+  const deadline = Date.parse(state.deadline);
+  if (Number.isNaN(deadline) || now.getTime() > deadline) return { live: false, why: `its deadline ${state.deadline} has passed` };
   const start = await readProcessStartTime(state.runner.pid);
   if (start === undefined) return { live: false, why: `the runner process ${state.runner.pid} that started it is gone` };
   if (state.runner.startTime !== undefined && start !== state.runner.startTime) {

@@ -1,5 +1,6 @@
 // Scrubs one job from whatever state exists: every step runs even if another fails; state is deleted last.
 
+import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { JobLog } from '../runner/job-log.js';
@@ -52,11 +53,20 @@ export function scrubSteps(config: JobroleConfig, layout: StateLayout, state: Jo
     },
   });
   if (state.isolation === 'users' && user !== undefined) {
+    const slotDirs = [join(config.driver.builds_dir, `slot${state.slot}`), join(config.driver.cache_dir, `slot${state.slot}`)];
+    steps.push({
+      // The next job on this slot may be another project's: it inherits no checkout, cache or planted file.
+      name: `empty the builds and cache directories of slot ${state.slot}`,
+      run: async () => {
+        const { emptyDirAsUser } = await import('../isolation/slot-dirs.js');
+        for (const dir of slotDirs) await emptyDirAsUser(user, dir);
+      },
+    });
     steps.push({
       name: `reset the home and temp files of ${user.name}`,
       run: async () => {
         const { resetJobHome } = await import('../isolation/home-reset.js');
-        const r = await resetJobHome(user);
+        const r = await resetJobHome(user, { keep: slotDirs });
         if (r.problems.length > 0) throw new Error(r.problems.join('; '));
       },
     });
@@ -70,9 +80,13 @@ export async function scrubJob(
   deps: { config: JobroleConfig; layout: StateLayout; audit: AuditLog; log: JobLog; extraSteps?: ScrubStep[]; reason: string },
   state: JobState,
 ): Promise<ScrubResult> {
-  // From here on the state marks a dead job, and it keeps no credential the scrub itself does not need.
-  await writeJobState(deps.layout, { ...state, phase: 'scrubbing', secrets: [], jobEnv: {} });
   const result: ScrubResult = { failures: [], steps: [] };
+  // From here on the state marks a dead job, and it keeps no credential the scrub itself does not need.
+  try {
+    await writeJobState(deps.layout, { ...state, phase: 'scrubbing', secrets: [], jobEnv: {} });
+  } catch (err) {
+    result.failures.push(`mark the job as being scrubbed: ${(err as Error).message}`);
+  }
   for (const step of scrubSteps(deps.config, deps.layout, state, deps.extraSteps ?? [])) {
     try {
       await step.run();

@@ -1,7 +1,7 @@
 // Concurrent job slots: each running job holds one (an exclusive lock file), and with it one job user.
 
 import { constants } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemFailure } from '../runner/exit-codes.js';
 import type { StateLayout } from './job-store.js';
@@ -31,6 +31,32 @@ async function tryCreate(layout: StateLayout, slot: number, key: string): Promis
   }
 }
 
+/** A takeover guard older than this was left by a crashed process and is cleared. */
+const GUARD_STALE_MS = 30_000;
+
+/**
+ * Replaces a dead holder's claim. Two jobs may find the same dead holder at once: an exclusive guard directory
+ * makes exactly one of them re-check the holder and swap the claim, so a slot never gets two live jobs.
+ */
+async function takeOver(layout: StateLayout, slot: number, deadHolder: string, key: string): Promise<boolean> {
+  const guard = join(layout.slots, `${slot}.takeover`);
+  try {
+    await mkdir(guard, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age > GUARD_STALE_MS) await rmdir(guard).catch(() => undefined);
+    return false;
+  }
+  try {
+    if ((await holderOf(layout, slot)) !== deadHolder) return false;
+    await unlink(slotFile(layout, slot)).catch(() => undefined);
+    return await tryCreate(layout, slot, key);
+  } finally {
+    await rmdir(guard).catch(() => undefined);
+  }
+}
+
 /**
  * Claims the lowest free slot for the job. A slot whose holder is no longer a live job (isLive says so) is
  * taken over. All busy → SystemFailure (the runner retries; the operator should match slots to the runner's limit).
@@ -45,10 +71,7 @@ export async function claimSlot(
     if (await tryCreate(layout, slot, key)) return slot;
     const holder = await holderOf(layout, slot);
     if (holder === key) return slot;
-    if (holder !== undefined && !(await isLive(holder))) {
-      await unlink(slotFile(layout, slot)).catch(() => undefined);
-      if (await tryCreate(layout, slot, key)) return slot;
-    }
+    if (holder !== undefined && !(await isLive(holder)) && (await takeOver(layout, slot, holder, key))) return slot;
   }
   throw new SystemFailure(
     `all ${slots} job slots on this host are busy: set [driver].slots to at least the runner's "limit" (and "concurrent"), then run "jobrole host init"`,

@@ -66,6 +66,7 @@ describe('resolvePeerUidFromProc', () => {
       await writeFile(join(root, 'net/tcp6'), head + `   0: ${v6}:C351 ${v6}:1F90 01 00000000:00000000 00:00000000 00000000  1002        0 3 1 0\n`);
       assert.equal(await resolvePeerUidFromProc(50000, 8080, undefined, root), 1001);
       assert.equal(await resolvePeerUidFromProc(50001, 8080, { remote: '::ffff:127.0.0.1', local: '127.0.0.1' }, root), 1002);
+      assert.equal(await resolvePeerUidFromProc(50000, 8081, undefined, root), undefined, 'wrong server port');
       await writeFile(
         join(root, 'net/tcp'),
         head +

@@ -118,7 +118,7 @@ describe('job lifecycle', () => {
     runner.stdout.on('data', (d: Buffer) => { jobDir += d.toString(); });
     await new Promise((r) => runner.once('exit', r));
     assert.ok(existsSync(join(jobDir, 'state.json')), 'the dead runner left a prepared job behind');
-    const gc = world.cli(['gc']);
+    const gc = await world.cliAsync(['gc']);
     assert.equal(gc.status, 0, gc.stderr);
     assert.match(gc.stdout, /scrubbed job 606 .*the runner process \d+ that started it is gone/);
     assert.ok(!existsSync(jobDir));

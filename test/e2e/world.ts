@@ -3,12 +3,12 @@
 import { mkdtemp, rm, writeFile, readFile, readdir, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { startAwsEmulator, type AwsEmulator, type EmulatorOptions } from '../fakes/aws-emulator.js';
 import { runJob } from '../harness/runner.js';
 import type { JobResult, RunJobOptions } from '../harness/types.js';
 
-export const CLI = resolve('dist/jobrole.mjs');
+export const CLI = resolve('dist/jobrole.cjs');
 export const DEBIAN_AWS = '/usr/bin/aws';
 export const DEBIAN_PYTHON = '/usr/bin/python3';
 
@@ -25,6 +25,13 @@ export interface WorldOptions {
   /** Extra sections (e.g. [gitlab] ...). */
   extra?: string;
   emulator?: EmulatorOptions;
+  /**
+   * Runs every driver invocation (the harness's stages and cli(), so also `host init`) behind this command
+   * prefix, e.g. ['ip', 'netns', 'exec', 'NS'] to put the driver, its broker and the job in a network namespace.
+   */
+  driverPrefix?: string[];
+  /** [aws].imds_endpoint instead of the emulator's IMDS ('' = the driver's default, http://169.254.169.254). */
+  imdsEndpoint?: string;
 }
 
 export interface World {
@@ -39,7 +46,10 @@ export interface World {
   account: string;
   roleArn(name: string): string;
   job(opts: Omit<RunJobOptions, 'driver'> & { runnerEnv?: Record<string, string> }): Promise<JobResult>;
+  /** Synchronous: only for commands that never call the in-process emulator (it cannot answer while this blocks). */
   cli(args: string[], env?: Record<string, string>): { status: number; stdout: string; stderr: string };
+  /** For commands that may talk to the emulator (gc, doctor, explain with central policy). */
+  cliAsync(args: string[], env?: Record<string, string>): Promise<{ status: number; stdout: string; stderr: string }>;
   audit(): Promise<Array<Record<string, unknown>>>;
   /** Every file under the state dir, the builds/cache dirs and the job homes (for secret scans). */
   files(): Promise<string[]>;
@@ -89,7 +99,7 @@ region = "us-east-1"
 sts_endpoint = "${emu.endpoint}"
 ec2_endpoint = "${emu.endpoint}"
 ssm_endpoint = "${emu.endpoint}"
-imds_endpoint = "${emu.imdsEndpoint}"
+imds_endpoint = "${opts.imdsEndpoint ?? emu.imdsEndpoint}"
 max_attempts = 4
 
 [job]
@@ -113,6 +123,12 @@ ${opts.roles ?? ''}
     HTTPS_PROXY: 'http://proxyuser:proxy-password-secret@127.0.0.1:9',
     RUNNER_REGISTRATION_TOKEN: 'glrt-RUNNERSECRETTOKEN1234567890',
   };
+  const prefix = opts.driverPrefix ?? [];
+  /** The driver's command line: [command, ...args] with the prefix (if any) in front. */
+  const driverArgv = (args: string[]): [string, string[]] => {
+    const argv = [...prefix, process.execPath, CLI, '--config', configPath, ...args];
+    return [argv[0] as string, argv.slice(1)];
+  };
   const world: World = {
     emu,
     dir,
@@ -131,16 +147,26 @@ ${opts.roles ?? ''}
         tmpRoot: dir,
         ...o,
         runnerEnv: { ...runnerEnv, ...(o.runnerEnv ?? {}) },
-        driver: { command: process.execPath, args: [CLI, '--config', configPath] },
+        driver: { command: driverArgv([])[0], args: driverArgv([])[1] },
       }),
     cli: (args, env = {}) => {
       try {
-        const stdout = execFileSync(process.execPath, [CLI, '--config', configPath, ...args], { env: { ...runnerEnv, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        const [command, argv] = driverArgv(args);
+        const stdout = execFileSync(command, argv, { env: { ...runnerEnv, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
         return { status: 0, stdout, stderr: '' };
       } catch (err) {
         const e = err as { status: number; stdout: string; stderr: string };
         return { status: e.status, stdout: String(e.stdout), stderr: String(e.stderr) };
       }
+    },
+    cliAsync: (args, env = {}) => {
+      const [command, argv] = driverArgv(args);
+      return new Promise((resolvePromise, reject) => {
+        execFile(command, argv, { env: { ...runnerEnv, ...env }, encoding: 'utf8' }, (err, stdout, stderr) => {
+          if (err !== null && typeof err.code !== 'number') return reject(err);
+          resolvePromise({ status: err === null ? 0 : (err.code as number), stdout, stderr });
+        });
+      });
     },
     audit: async () => {
       const text = await readFile(auditLog, 'utf8').catch(() => '');

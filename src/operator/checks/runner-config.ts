@@ -17,7 +17,7 @@ const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.
 /** True for an executable that is jobrole (by file name, or the path given). */
 function isJobrole(exec: unknown, self: string | undefined): boolean {
   if (typeof exec !== 'string' || exec === '') return false;
-  return exec === self || ['jobrole', 'jobrole.mjs'].includes(basename(exec));
+  return exec === self || ['jobrole', 'jobrole.cjs'].includes(basename(exec));
 }
 
 /** The stage named by *_args (global --config allowed before it), or why the args are wrong. */

@@ -1,0 +1,43 @@
+// Benchmark helpers: run commands interleaved (so machine noise hits every variant alike) and report medians and ratios.
+
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+
+export interface Variant {
+  name: string;
+  run: () => void | Promise<void>;
+}
+
+export function command(cmd: string, args: string[], opts: SpawnSyncOptions = {}): () => void {
+  return () => {
+    const r = spawnSync(cmd, args, { stdio: 'ignore', ...opts });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Runs each variant `rounds` times, interleaved; returns median milliseconds per variant. */
+export async function measure(variants: Variant[], rounds: number, warmup = 3): Promise<Map<string, number>> {
+  for (let i = 0; i < warmup; i++) for (const v of variants) await v.run();
+  const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const v of variants) {
+      const t0 = process.hrtime.bigint();
+      await v.run();
+      samples.get(v.name)?.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  return new Map([...samples].map(([k, xs]) => [k, median(xs)]));
+}
+
+export function report(title: string, results: Map<string, number>, baseline: string): void {
+  const base = results.get(baseline) ?? NaN;
+  process.stdout.write(`\n${title}\n`);
+  for (const [name, ms] of results) {
+    process.stdout.write(`  ${name.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms   ${(ms / base).toFixed(2)}x ${baseline}\n`);
+  }
+}
