@@ -20,6 +20,8 @@ export const runCommand: CommandRunner = async (file, args, opts = {}) => {
   const r = await execa(file, [...args], {
     reject: false,
     stripFinalNewline: false,
+    // The stage's cwd is the runner's private temp dir; a command that drops to a job user could not enter it.
+    cwd: '/',
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
   });
   if (r.failed && r.exitCode === undefined) {

@@ -2,7 +2,7 @@
 
 import { MIN_RUN, RUN_BYTE } from './byte-classes.js';
 import { applyMasks, mergeRanges } from './mask-ranges.js';
-import { findLongRuns, probeWords } from './probe.js';
+import { scanWords } from './probe.js';
 import { runStartBefore } from './run-scanner.js';
 import { SecretIndex } from './secret-index.js';
 import { findKeyIds, isTokenShaped, TOKEN_MIN_LENGTH } from './shapes.js';
@@ -18,8 +18,8 @@ export interface RedactResult {
 }
 
 /**
- * The common chunk holds no secret: then only sampled words (one in three, see probe.ts), one word in twelve
- * (long runs) and the 'A' bytes (native memchr, key ids) are looked at, and data is passed through uncopied.
+ * The common chunk holds no secret: then only sampled words (one in three, see probe.ts) and the 'A' bytes
+ * (native memchr, for key ids) are looked at, and data is passed through uncopied.
  */
 export class SecretMatcher {
   readonly index = new SecretIndex();
@@ -32,7 +32,8 @@ export class SecretMatcher {
     const exact: number[] = [];
     if (index.scanned.length > 0) index.findScanned(data, exact);
     const hits: number[] = [];
-    if (index.hasProbes) probeWords(data, data.length, index.probeA, index.probeB, hits);
+    const longRuns: number[] = [];
+    scanWords(data, index.probeA, index.probeB, TOKEN_MIN_LENGTH, hits, longRuns);
     const pieceAt: number[] = [];
     for (const p of hits) if (index.resolve(data, p, exact)) pieceAt.push(p);
     const keepFrom = final ? data.length : this.holdPoint(data, exact);
@@ -50,9 +51,11 @@ export class SecretMatcher {
       searchedTo = Math.max(e, p + 1);
       if (e - s >= MIN_RUN) index.findPieces(data, s, e, ranges);
     }
-    findLongRuns(data, keepFrom, TOKEN_MIN_LENGTH, (s, e) => {
+    for (let i = 0; i + 1 < longRuns.length; i += 2) {
+      const s = longRuns[i]!;
+      const e = Math.min(longRuns[i + 1]!, keepFrom);
       if (isTokenShaped(data, s, e)) ranges.push(s, e);
-    });
+    }
     findKeyIds(data, keepFrom, ranges);
     const merged = ranges.length === 0 ? ranges : mergeRanges(ranges);
     return { out: applyMasks(data, keepFrom, merged, this.mask), keepFrom };

@@ -17,54 +17,52 @@ export function hashB(w: number): number {
   return Math.imul(w ^ (w >>> 13), 0x85ebca6b) >>> 16;
 }
 
-/** The aligned 32-bit words of b and the byte offset in b where word 0 starts. */
-function wordsOf(b: Uint8Array): { words: Uint32Array; base: number } {
+/** The aligned 32-bit words of b (signed: V8 keeps int32 arithmetic on them in registers) and the byte offset in b where word 0 starts. */
+function wordsOf(b: Uint8Array): { words: Int32Array; base: number } {
   const base = (4 - (b.byteOffset & 3)) & 3;
   const n = b.length > base ? (b.length - base) >>> 2 : 0;
-  return { words: new Uint32Array(b.buffer, b.byteOffset + base, n), base };
+  return { words: new Int32Array(b.buffer, b.byteOffset + base, n), base };
 }
 
-/** Appends (ascending) byte offsets of probed words inside [0, to) whose value passes both filter tables. */
-export function probeWords(b: Uint8Array, to: number, tableA: Uint8Array, tableB: Uint8Array, out: number[]): void {
-  const { words, base } = wordsOf(b);
-  const n = Math.min(words.length, (to - base) >> 2);
-  for (let k = 0; k < n; k += 3) {
-    const w = words[k]!;
-    if (tableA[Math.imul(w, 0x9e3779b1) >>> 16] === 1 && tableB[hashB(w)] === 1) out.push(base + 4 * k);
-  }
+/** Non-zero when some byte of w is below '+' (space, newline, quotes, brackets, ...): w cannot be inside a run. */
+function belowPlus(w: number): number {
+  return (((w - 0x2b2b2b2b) | 0) & ~w & 0x80808080) | 0;
 }
 
-/** True when all 4 bytes of w are RUN_BYTE bytes. */
-function allRun(w: number): boolean {
-  return (RUN_BYTE[w & 0xff]! & RUN_BYTE[(w >>> 8) & 0xff]! & RUN_BYTE[(w >>> 16) & 0xff]! & RUN_BYTE[w >>> 24]!) === 1;
-}
+/** Probed words in a row with no byte below '+' (the lowest base64 byte) before a long run is checked. */
+const STREAK = 8;
 
 /**
- * Calls onRun(start, end) for each maximal run of RUN_BYTE bytes at least `min` (>= 2 * 48 + 4) long in [0, to).
- * Samples one word every 48 bytes: such a run holds two consecutive samples (and the three words between them),
- * so only spots where all five are run bytes (and one word further out) are expanded byte by byte.
+ * One pass over the probed words of b (one word in three):
+ * - appends to `hits` (ascending) the offset of every probed word whose value passes both filter tables;
+ * - appends to `runs` [start, end) of every maximal run of RUN_BYTE bytes at least `min` (>= 8 * 12 + 4) long.
+ * Such a run holds 8 probed words in a row with no byte below '+' (an exact branch-free test on the whole word);
+ * only where 8 in a row pass, and the words between them too, is the run around the last one measured byte by byte.
  */
-export function findLongRuns(b: Uint8Array, to: number, min: number, onRun: (start: number, end: number) => void): void {
+export function scanWords(b: Uint8Array, tableA: Uint8Array, tableB: Uint8Array, min: number, hits: number[], runs: number[]): void {
   const { words, base } = wordsOf(b);
-  const n = Math.min(words.length, (to - base) >> 2);
-  let prev = false;
-  for (let k = 0; k < n; k += 12) {
-    const cur = allRun(words[k]!);
-    if (!(cur && prev)) {
-      prev = cur;
+  const n = words.length;
+  let streak = 0;
+  for (let k = 0; k < n; k += 3) {
+    const w = words[k]!;
+    if (tableA[Math.imul(w, 0x9e3779b1) >>> 16] === 1 && tableB[hashB(w)] === 1) hits.push(base + 4 * k);
+    const out = belowPlus(w);
+    streak = (streak + 1) & ~((out | (-out | 0)) >> 31);
+    if (streak < STREAK) continue;
+    // The run would also cover every word between the last 8 probes: look at those before any byte.
+    let m = k - 1;
+    while (m >= k - 3 * (STREAK - 1) && belowPlus(words[m]!) === 0) m--;
+    if (m >= k - 3 * (STREAK - 1)) {
+      streak = (((k - m - 1) / 3) | 0) + 1;
       continue;
     }
-    prev = false;
-    if (!allRun(words[k - 6]!) || !allRun(words[k - 3]!) || !allRun(words[k - 9]!)) continue;
-    // The run holds [q - 48, q + 4) and 48 more bytes, so it reaches 24 further on one side or the other.
-    if (!(k >= 18 && allRun(words[k - 18]!)) && !(k + 6 < n && allRun(words[k + 6]!))) continue;
     const q = base + 4 * k;
     let s = q;
     while (s > 0 && RUN_BYTE[b[s - 1]!] === 1) s--;
     let e = q;
-    while (e < to && RUN_BYTE[b[e]!] === 1) e++;
-    if (e - s >= min) onRun(s, e);
-    // No other long run has a sample inside [s, e): go on from the first sample past e.
-    k = Math.max(k, ((e - base) >> 2) - 12);
+    while (e < b.length && RUN_BYTE[b[e]!] === 1) e++;
+    if (e - s >= min) runs.push(s, e);
+    // The probes still inside this run must not count; the next run starts counting from zero.
+    streak = e - q >= 4 ? 0 - (((e - q - 4) / PROBE_STRIDE) | 0) : 0;
   }
 }

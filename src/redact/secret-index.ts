@@ -126,23 +126,39 @@ export class SecretIndex {
     const last = e - MIN_RUN;
     if (last < s) return;
     const quick = this.quick;
+    // The last piece found: a gram inside it at the same alignment would only find it again (a whole token
+    // printed in one run matches at every gram).
+    let lastSecret: Uint8Array | undefined;
+    let lastShift = 0;
+    let lastEnd = 0;
     for (let p = s; ; p = Math.min(p + MIN_RUN, last)) {
       if (quick[quick4(b, p)] === 1) {
         const hits = this.grams.get(hash16(b, p));
-        if (hits !== undefined) for (const hit of hits) this.extend(b, s, e, p, hit, out);
+        if (hits !== undefined) {
+          for (const hit of hits) {
+            if (hit.secret === lastSecret && p - hit.offset === lastShift && p + MIN_RUN <= lastEnd) continue;
+            const end = this.extend(b, s, e, p, hit, out);
+            if (end === 0) continue;
+            lastSecret = hit.secret;
+            lastShift = p - hit.offset;
+            lastEnd = end;
+          }
+        }
       }
       if (p === last) break;
     }
   }
 
-  private extend(b: Uint8Array, s: number, e: number, p: number, hit: GramHit, out: number[]): void {
+  /** Appends the piece of hit.secret through the gram at p, if the gram really matches; returns its end or 0. */
+  private extend(b: Uint8Array, s: number, e: number, p: number, hit: GramHit, out: number[]): number {
     const { secret, offset } = hit;
-    for (let i = 0; i < MIN_RUN; i++) if (b[p + i] !== secret[offset + i]) return;
+    for (let i = 0; i < MIN_RUN; i++) if (b[p + i] !== secret[offset + i]) return 0;
     let left = 0;
     while (p - left - 1 >= s && offset - left - 1 >= 0 && b[p - left - 1] === secret[offset - left - 1]) left++;
     let right = MIN_RUN;
     while (p + right < e && offset + right < secret.length && b[p + right] === secret[offset + right]) right++;
     out.push(p - left, p + right);
+    return p + right;
   }
 
   /** Appends [start, end) of every occurrence in data of the values too short for the probes. */

@@ -33,7 +33,8 @@ export async function prepareInstanceProfileJob(
     sts: (credentials) => stsClient(config.aws, { credentials }),
     settings: config.instance_profile,
     persistUndo: (undo, baseline) => persist({ instanceProfile: undo, instanceProfileBaseline: baseline }),
-    progress: (line) => log.line(`jobrole: ${line}`),
+    // The strategy's lines already start with "jobrole: ".
+    progress: (line) => log.line(line.startsWith('jobrole: ') ? line : `jobrole: ${line}`),
     deadline: new Date(Date.parse(current().deadline) - DEADLINE_GRACE_MS),
   });
   const user = current().user;

@@ -2,16 +2,20 @@
 
 import type { JobroleConfig } from '../config/types.js';
 import type { JobLog } from '../runner/job-log.js';
+import type { JobState } from '../state/types.js';
+import type { AwsCredentials } from '../credentials/types.js';
 import { ec2Client, imdsEndpoint } from '../aws/clients.js';
-import { listJobKeys, readJobState, stateLayout } from '../state/job-store.js';
+import { listJobKeys, readJobState, stateLayout, writeJobState } from '../state/job-store.js';
 import { collectGarbage } from './gc.js';
+import { unconfirmedSwap, waitOutPendingSwap } from './scrub-extras.js';
 
 export async function operatorRestore(config: JobroleConfig, log: JobLog): Promise<number> {
   const layout = stateLayout(config.driver.state_dir);
-  const [{ restoreInstanceProfile, restoreInstanceProfileAsOperator }, { createImdsClient }, { clearUnhealthy, readHealth }] = await Promise.all([
+  const [{ restoreInstanceProfile, restoreInstanceProfileAsOperator, RestoreFailed, fromBaseline }, { createImdsClient }, { clearUnhealthy, readHealth }] = await Promise.all([
     import('../credentials/instance-profile.js'), import('../aws/imds.js'), import('../state/host-health.js'),
   ]);
   const imds = createImdsClient({ endpoint: imdsEndpoint(config.aws) });
+  const ec2 = (c: AwsCredentials | undefined) => ec2Client(config.aws, c !== undefined ? { credentials: c } : {});
   let failed = 0;
   for (const key of await listJobKeys(layout)) {
     const state = await readJobState(layout, key).catch(() => undefined);
@@ -23,14 +27,28 @@ export async function operatorRestore(config: JobroleConfig, log: JobLog): Promi
       pollIntervalMs: config.instance_profile.poll_interval_ms,
       progress: (line: string) => log.line(line),
     };
+    const baseline = state.instanceProfileBaseline;
+    const asOperator = () =>
+      restoreInstanceProfileAsOperator(undo, { ...common, ...(baseline?.roleName !== undefined ? { baselineRoleName: baseline.roleName } : {}), ec2 });
     try {
-      const baseline = state.instanceProfileBaseline;
+      const pending = await unconfirmedSwap(state, () => ec2(baseline !== undefined ? fromBaseline(baseline) : undefined), imds);
       if (baseline !== undefined && Date.parse(baseline.expiration) > Date.now()) {
-        await restoreInstanceProfile(undo, { ...common, baseline, ec2: (c) => ec2Client(config.aws, c !== undefined ? { credentials: c } : {}) });
+        try {
+          await restoreInstanceProfile(undo, { ...common, baseline, ec2 });
+        } catch (err) {
+          // The captured credentials may be dead early (revoked, or AWS rejects them) or lack a permission the
+          // operator has since fixed elsewhere: try what the operator provides (environment, profile) before giving up.
+          if (!(err instanceof RestoreFailed) || (err.reason !== 'credentials-expired' && err.reason !== 'denied')) throw err;
+          log.line(`jobrole: the driver credentials captured before the swap do not work (${err.message.split('. ')[0]}); using the operator's credentials`);
+          await asOperator();
+        }
       } else {
         // The captured credentials are gone: sign with what the operator provides (environment, profile).
-        await restoreInstanceProfileAsOperator(undo, { ...common, ...(baseline?.roleName !== undefined ? { baselineRoleName: baseline.roleName } : {}), ec2: (c) => ec2Client(config.aws, c !== undefined ? { credentials: c } : {}) });
+        await asOperator();
       }
+      if (pending) await waitOutPendingSwap(config, state, imds, (line) => log.line(line));
+      // Undone: the scrub below must not try again with credentials that may no longer work.
+      await writeJobState(layout, withoutUndo(state));
       log.ok(`restored the instance profile of ${undo.instanceId} (job ${state.job.id})`);
     } catch (err) {
       failed++;
@@ -43,4 +61,9 @@ export async function operatorRestore(config: JobroleConfig, log: JobLog): Promi
   if (!health.healthy) log.ok(`host marked healthy again (it was unhealthy since ${health.since}: ${health.reason})`);
   const r = await collectGarbage(config, log, { all: true });
   return r.failed.length > 0 ? 1 : 0;
+}
+
+function withoutUndo(state: JobState): JobState {
+  const { instanceProfile: _undo, instanceProfileBaseline: _baseline, ...rest } = state;
+  return rest;
 }

@@ -162,6 +162,11 @@ describe('instance-profile: the host profile comes back however the job ends', (
       const served = [...log.matchAll(/^imds role: (.*)$/gm)].map((m) => m[1]);
       assert.ok(served.length >= 20);
       assert.deepEqual([...new Set(served)], ['legacy-deploy'], `the job saw another role through IMDS: ${served.join(', ')}`);
+      // The killed attempt's cleanup restored, and waited for the late swap to arrive and go again before the retry.
+      const runnerLog = plain(r.runnerLog);
+      assert.match(runnerLog, /the swap to .*ci-legacy-deploy was never confirmed; watching the metadata service/);
+      assert.match(runnerLog, /the metadata service now serves legacy-deploy \(the late swap\)/);
+      assert.match(runnerLog, /the metadata service serves jobrole-host again/);
       assertSignedByHost(world);
       await assertOnBaseline(world, 'after kill -9 in prepare');
       await assertHostClean(world);
