@@ -41,7 +41,7 @@ try {
   for (const r of results) if (r.code !== 0) process.stdout.write(`  failed: ${r.stderr.split('\n').slice(-2).join(' ')}\n`);
 
   // Memory of the running credentials endpoints, one per job.
-  const mems = [];
+  const mems: Array<{ rss: number; pss: number; priv: number }> = [];
   for (const job of jobs) {
     const state = JSON.parse(await readFile(join(job.env.JOBROLE_JOB_DIR as string, 'state.json'), 'utf8')) as { broker?: { pid: number } };
     if (state.broker) mems.push(await memory(state.broker.pid));

@@ -17,7 +17,7 @@ export function hashB(w: number): number {
   return Math.imul(w ^ (w >>> 13), 0x85ebca6b) >>> 16;
 }
 
-/** The aligned 32-bit words of b (signed: V8 keeps int32 arithmetic on them in registers) and the byte offset in b where word 0 starts. */
+/** The aligned 32-bit words of b (signed, so V8 keeps the arithmetic in int32) and the offset in b of word 0. */
 function wordsOf(b: Uint8Array): { words: Int32Array; base: number } {
   const base = (4 - (b.byteOffset & 3)) & 3;
   const n = b.length > base ? (b.length - base) >>> 2 : 0;
@@ -45,7 +45,7 @@ export function scanWords(b: Uint8Array, tableA: Uint8Array, tableB: Uint8Array,
   let streak = 0;
   for (let k = 0; k < n; k += 3) {
     const w = words[k]!;
-    if (tableA[Math.imul(w, 0x9e3779b1) >>> 16] === 1 && tableB[hashB(w)] === 1) hits.push(base + 4 * k);
+    if (tableA[hashA(w)] === 1 && tableB[hashB(w)] === 1) hits.push(base + 4 * k);
     const out = belowPlus(w);
     streak = (streak + 1) & ~((out | (-out | 0)) >> 31);
     if (streak < STREAK) continue;

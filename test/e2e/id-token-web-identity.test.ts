@@ -116,11 +116,8 @@ describe('strategy web-identity', () => {
       await assertTokenNotLeaked(world, r, token);
     });
 
-    // src bug (reported): evaluatePolicy lets a web-identity role through without a token, and sessionFromSpec then throws a
-    // plain Error: "internal error: web-identity session without a token", a system failure retried three times.
-    test('a web-identity role asked for without an ID token is a build failure telling the author to declare id_tokens', {
-      todo: 'src/policy/evaluate.ts does not require an ID token for strategy web-identity',
-    }, async () => {
+    // The policy requires a verified token for a web-identity role: the author is told to declare id_tokens.
+    test('a web-identity role asked for without an ID token is a build failure telling the author to declare id_tokens', async () => {
       const facts = { jobId: nextJob++ };
       const from = world.emu.calls.length;
       const r = await world.job({ response: response(facts), variables: { JOBROLE_ROLE: 'wi-app' }, steps: { script: ['echo should-not-run'] } });
@@ -129,11 +126,8 @@ describe('strategy web-identity', () => {
       assertNoAwsCall(world.emu, from);
     });
 
-    // The raw token is this role's credential (until the job's timeout), but with delivery env only the issued AWS
-    // keys are registered for masking; the shape heuristics mask parts of the JWT, and its header and signature stay.
-    test('a job that prints its ID token sees it masked in the job log', {
-      todo: 'src/stages/prepare-credentials.ts registers the ID token as a secret only for delivery web-identity-file',
-    }, async () => {
+    // The raw token is this role's credential (until the job's timeout): it is registered for masking with every delivery.
+    test('a job that prints its ID token sees it masked in the job log', async () => {
       const facts = { jobId: nextJob++ };
       const token = await mintFor(world.emu, facts);
       const r = await world.job({ response: response(facts), variables: { JOBROLE_ROLE: 'wi-app', JOBROLE_ID_TOKEN: token }, steps: { script: ['echo "token=$JOBROLE_ID_TOKEN"'] } });

@@ -243,7 +243,7 @@ describe('ID-token conditions (assume-role, delivery env)', () => {
 
     test('after GitLab rotates its key, a token signed with the new key is accepted (keys fetched again once)', async () => {
       // The refetch on an unknown kid is rate-limited to once per 30 s: age the cache instead of waiting.
-      const cache = join(world.stateDir, 'cache', 'jwks.json');
+      const cache = join(world.stateDir, 'driver-cache', 'jwks.json');
       const entry = JSON.parse(await readFile(cache, 'utf8')) as { fetchedAt: number };
       await writeFile(cache, JSON.stringify({ ...entry, fetchedAt: Date.now() - 120_000 }), { mode: 0o600 });
       world.emu.oidc.rotateKeys();
@@ -375,7 +375,7 @@ arn = "arn:aws:iam::111122223333:role/prod-only"
     assert.equal(r.prepareAttempts, 3, 'a system failure of config is retried by the runner');
     assert.ok(r.stages.filter((s) => s.name === 'config').every((s) => s.exitCode === 2));
     assert.ok(!r.stages.some((s) => s.name === 'prepare'), 'prepare must not run after config failed');
-    assert.match(r.jobLog, /\[\[roles\]\] "prod-only"\.allow\.protected: needs a verified GitLab ID token, but ID-token verification is not configured \(set \[gitlab\]\.url or \[gitlab\]\.jwks_file\)/);
+    assert.match(r.jobLog, /\[\[roles\]\] "prod-only"\.allow\.protected: needs a verified GitLab ID token, but ID-token verification is not configured \(set \[gitlab\]\.url\)/);
     assert.match(r.jobLog, new RegExp(`config ${world.configPath.replace(/[.]/g, '\\.')}`));
     assert.doesNotMatch(r.jobLog, /should-not-run/);
     assertNoAwsCall(world.emu, from);

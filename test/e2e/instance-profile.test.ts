@@ -128,6 +128,24 @@ describe('instance-profile: the host profile comes back however the job ends', (
     await assertHostClean(world);
   });
 
+  test('cancellation while prepare waits for IMDS: canceled, not retried, and the profile is restored', async () => {
+    world.emu.imdsPropagationMs = 2500;
+    try {
+      const swapsBefore = changingCalls(world).length;
+      const r = await ipJob(world, { cancelAfterMs: { stage: 'prepare', afterMs: 1800 } });
+      assert.equal(r.status, 'canceled', r.jobLog);
+      assert.equal(r.prepareAttempts, 1);
+      assert.equal(stages(r, 'build_script').length, 0);
+      // If the swap was sent before the cancel, it was undone.
+      const actions = changingCalls(world).slice(swapsBefore).map((c) => c.action);
+      assert.equal(actions.length % 2, 0, `a swap was not undone: ${actions.join(', ')}`);
+      await assertOnBaseline(world, 'after a cancel in prepare');
+      await assertHostClean(world);
+    } finally {
+      world.emu.imdsPropagationMs = 300;
+    }
+  });
+
   test('kill -9 of the driver while prepare waits for IMDS: cleanup restores, the retry succeeds, the job never sees the host role', async () => {
     world.emu.imdsPropagationMs = 2500;
     try {
