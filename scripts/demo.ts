@@ -40,14 +40,19 @@ arn  = "${roleArn}"
 `, { mode: 0o600 });
 
   // Inside the job: the JS SDK (and Debian's AWS CLI when installed) with no setup at all.
-  const script = [
-    `node --input-type=module -e "const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(stsModule)}); const sts = new STSClient({ endpoint: process.env.DEMO_STS }); console.log('JS SDK sees:', (await sts.send(new GetCallerIdentityCommand({}))).Arn)"`,
-  ];
+  const whoami = join(dir, 'whoami.mjs');
+  await writeFile(whoami, [
+    `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(stsModule)});`,
+    'const sts = new STSClient({ endpoint: process.env.DEMO_STS });',
+    "console.log('JS SDK in the job sees:', (await sts.send(new GetCallerIdentityCommand({}))).Arn);",
+    '',
+  ].join('\n'));
+  const script = [`node ${whoami}`];
   if (existsSync('/usr/bin/aws')) script.push('/usr/bin/aws sts get-caller-identity --endpoint-url "$DEMO_STS" --query Arn --output text');
   const result = await runJob({
     driver: { command: process.execPath, args: [resolve('dist/jobrole.cjs'), '--config', configPath] },
     response: buildJobResponse({ jobId: 1001, projectId: 42, projectPath: 'demo/app', ref: 'main' }),
-    variables: { JOBROLE_ROLE: 'demo-deployer', DEMO_STS: emu.endpoint },
+    variables: { JOBROLE_ROLE: 'demo-deployer', DEMO_STS: emu.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     steps: { script },
     prepareRetryDelayMs: 200,
     tmpRoot: dir,
@@ -55,7 +60,7 @@ arn  = "${roleArn}"
   process.stdout.write(`${result.jobLog}\n`);
   process.stdout.write('--- stages the runner called ---\n');
   for (const s of result.stages) process.stdout.write(`  ${s.name.padEnd(28)} exit ${s.exitCode ?? s.signal}\n`);
-  const got = /assumed-role\/([^/\s]+)\/(\S+)/.exec(result.jobLog);
+  const got = /JS SDK in the job sees: \S+assumed-role\/([^/\s]+)\/(\S+)/.exec(result.jobLog);
   process.stdout.write(`\njob status: ${result.status}; the job got role ${got ? `"${got[1]}" as session "${got[2]}"` : '(none)'}\n`);
   process.exitCode = result.status === 'success' && got ? 0 : 1;
 } finally {
