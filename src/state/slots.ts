@@ -73,8 +73,13 @@ export async function claimSlot(
     if (holder === key) return slot;
     if (holder !== undefined && !(await isLive(holder)) && (await takeOver(layout, slot, holder, key))) return slot;
   }
+  const holders = (await slotHolders(layout, slots)).map((h) => h.holder).filter((h): h is string => h !== undefined);
+  const jobs = holders.map((h) => `job ${h.split('-')[0] ?? h}`).join(', ');
   throw new SystemFailure(
-    `all ${slots} job slots on this host are busy: set [driver].slots to at least the runner's "limit" (and "concurrent"), then run "jobrole host init"`,
+    `all ${slots} job slot${slots === 1 ? '' : 's'} on this host ${slots === 1 ? 'is' : 'are'} busy (${jobs || 'held'}); the runner retries. ` +
+      (slots === 1
+        ? 'This host runs one job at a time ([driver].slots = 1): set the runner\'s "limit" to 1 too.'
+        : 'If the runner\'s "limit" is above [driver].slots, raise slots and run "jobrole host init".'),
   );
 }
 

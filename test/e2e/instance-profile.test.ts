@@ -93,7 +93,7 @@ describe('instance-profile: a job gets its role through the metadata service', (
     assert.equal(r2.prepareAttempts, 3, 'a system failure is retried by the runner');
     const log2 = plain(r2.jobLog);
     // With slots = 1 the slot claim refuses it first; past that, the host lock names the holder.
-    assert.match(log2, /jobrole: system failure: (all 1 job slots on this host are busy|this host runs one instance-profile job at a time and job \d+-[0-9a-f]+ .* holds it since)/);
+    assert.match(log2, /jobrole: system failure: (all 1 job slot on this host is busy \(job \d+\); the runner retries\. This host runs one job at a time|this host runs one instance-profile job at a time and job \d+-[0-9a-f]+ .* holds it since)/);
     assert.doesNotMatch(log2, /^awscli /m, 'the refused job ran its script');
 
     // The refused job changed nothing: one swap and one restore, both the first job's.

@@ -36,7 +36,7 @@ test('all slots busy with live jobs: SystemFailure telling the operator what to 
   const asked: string[] = [];
   await assert.rejects(claimSlot(layout, 2, 'job-c', async (k) => { asked.push(k); return true; }), (err: unknown) => {
     assert.ok(err instanceof SystemFailure);
-    assert.equal(err.message, 'all 2 job slots on this host are busy: set [driver].slots to at least the runner\'s "limit" (and "concurrent"), then run "jobrole host init"');
+    assert.equal(err.message, 'all 2 job slots on this host are busy (job job, job job); the runner retries. If the runner\'s "limit" is above [driver].slots, raise slots and run "jobrole host init".');
     return true;
   });
   assert.deepEqual(asked, ['job-a', 'job-b'], 'each holder was asked whether it is live');
