@@ -15,9 +15,8 @@ import { refuseIfUnhealthy } from '../state/host-health.js';
 import { sweepOrphans } from './gc.js';
 import type { JobState } from '../state/types.js';
 import { VERSION } from '../version.js';
+import { DEADLINE_GRACE_SECONDS } from '../state/deadline.js';
 
-/** Grace after the job's own timeout before gc may treat the job as abandoned. */
-const DEADLINE_GRACE_SECONDS = 3600;
 const DEFAULT_TIMEOUT_SECONDS = 3 * 3600;
 
 export async function configStage(config: JobroleConfig, env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<void> {

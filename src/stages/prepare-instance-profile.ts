@@ -8,9 +8,9 @@ import { readJobState, stateLayout } from '../state/job-store.js';
 import { jobLiveness } from '../state/liveness.js';
 import { credentialSecrets, regionEnv } from '../delivery/env.js';
 import type { Delivered, Persist } from './prepare-credentials.js';
+import { jobTimeoutEnd } from '../state/deadline.js';
 import { openImdsFor } from './imds-access.js';
 
-const DEADLINE_GRACE_MS = 3600_000;
 
 export async function prepareInstanceProfileJob(
   deps: { config: JobroleConfig; log: JobLog; persist: Persist; current: () => JobState },
@@ -35,7 +35,7 @@ export async function prepareInstanceProfileJob(
     persistUndo: (undo, baseline) => persist({ instanceProfile: undo, instanceProfileBaseline: baseline }),
     // The strategy's lines already start with "jobrole: ".
     progress: (line) => log.line(line.startsWith('jobrole: ') ? line : `jobrole: ${line}`),
-    deadline: new Date(Date.parse(current().deadline) - DEADLINE_GRACE_MS),
+    deadline: new Date(jobTimeoutEnd(current())),
   });
   const user = current().user;
   if (user !== undefined) {

@@ -4,6 +4,7 @@ import type { RoleConfig } from '../config/types.js';
 import type { JobLog } from '../runner/job-log.js';
 import type { JobState } from '../state/types.js';
 import type { Delivered } from './prepare-credentials.js';
+import { jobTimeoutEnd } from '../state/deadline.js';
 
 const HOW: Record<Delivered['delivery'], string> = {
   endpoint: 'a per-job credentials endpoint on 127.0.0.1 (refreshed automatically)',
@@ -13,9 +14,14 @@ const HOW: Record<Delivered['delivery'], string> = {
   'instance-metadata': "the instance's metadata service (this instance carries the job's role until cleanup)",
 };
 
+
 export async function printSummary(log: JobLog, state: JobState, role: RoleConfig, d: Delivered): Promise<void> {
   const s = d.session;
   const expires = s.credentials.expiration;
+  const jobEnds = jobTimeoutEnd(state);
+  if ((d.delivery === 'env' || d.delivery === 'file') && expires.getTime() < jobEnds) {
+    log.warn(`these credentials expire at ${expires.toISOString()}, before the job's timeout, and ${d.delivery} delivery cannot renew them: for longer jobs use delivery = "endpoint"`);
+  }
   const minutes = Math.round((expires.getTime() - Date.now()) / 60000);
   log.ok(`jobrole: AWS role "${role.name}" granted`);
   await log.section('credentials', `AWS credentials for role ${role.name}`, async () => {

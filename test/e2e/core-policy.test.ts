@@ -82,6 +82,16 @@ describe('policy through the driver', () => {
     assert.match(r.jobLog, /^NO-CREDS$/m);
   });
 
+  test('env delivery warns when the credentials expire before the job\'s timeout', async () => {
+    const r = await world.job({
+      response: buildJobResponse({ jobId: 507, projectPath: 'group/app', ref: 'main', timeout: 7200 }),
+      variables: { JOBROLE_ROLE: 'deployer' },
+      steps: { script: ['true'] },
+    });
+    assert.equal(r.status, 'success', r.jobLog);
+    assert.match(r.jobLog, /these credentials expire at \S+, before the job's timeout, and env delivery cannot renew them: for longer jobs use delivery = "endpoint"/);
+  });
+
   test('a tag ref does not satisfy ref_types = ["branch"]', async () => {
     const r = await world.job({
       response: buildJobResponse({ jobId: 505, projectPath: 'group/app', ref: 'main', refType: 'tag' }),
