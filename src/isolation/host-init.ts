@@ -60,11 +60,12 @@ export async function hostInit(opts: HostInitOptions, deps: HostInitDeps = {}): 
     { ...(deps.run === undefined ? {} : { run: deps.run }), log: (l) => lines.push(l) },
   );
 
-  // Job users must be able to walk through the state dir when builds/cache/homes live inside it; then it is
-  // 0711 (enter, never list; each job's own state dir stays 0700).
+  // Job users must be able to walk through the state dir: their per-job credential files live in
+  // <state_dir>/files/<job> (owned by them), and builds, cache or homes may live inside it too. 0711 lets them
+  // enter, never list; every job's own state dir inside stays 0700.
   const nested = [opts.buildsDir, opts.cacheDir, opts.homeRoot].filter((p) => within(opts.stateDir, p));
-  const stateMode = nested.length > 0 ? 0o711 : 0o700;
-  const stateHow = stateMode === 0o700 ? 'root, 0700' : `root, 0711 so job users can reach ${nested.join(', ')} inside it`;
+  const stateMode = 0o711;
+  const stateHow = `root, 0711 so job users can reach their credential files${nested.length > 0 ? ` and ${nested.join(', ')}` : ''} inside it`;
   lines.push(say(`state dir ${opts.stateDir}`, await ensureOwnedDir(opts.stateDir, 0, 0, stateMode), stateHow));
 
   const auditDir = dirname(opts.auditLog);

@@ -56,7 +56,7 @@ describe('hostInit', async () => {
     for (const l of second) assert.match(l, /in place/);
 
     const users = [await lookupJobUser(`${prefix}1`), await lookupJobUser(`${prefix}2`)];
-    assert.deepEqual(await owner(opts.stateDir), { uid: 0, mode: 0o700 });
+    assert.deepEqual(await owner(opts.stateDir), { uid: 0, mode: 0o711 }, 'job users may pass through to their credential files, never list');
     assert.deepEqual(await owner(join(root!, 'log')), { uid: 0, mode: 0o700 });
     for (const dir of [opts.buildsDir, opts.cacheDir]) {
       assert.deepEqual(await owner(dir), { uid: 0, mode: 0o755 });
@@ -74,8 +74,8 @@ describe('hostInit', async () => {
     await chmod(opts.stateDir, 0o755);
     await chmod(opts.configPath!, 0o666);
     const lines = await hostInit(opts, { run, nftTable: table });
-    assert.ok(lines.includes(`state dir ${opts.stateDir} fixed (root, 0700)`), lines.join('\n'));
-    assert.deepEqual(await owner(opts.stateDir), { uid: 0, mode: 0o700 });
+    assert.ok(lines.some((l) => l.startsWith(`state dir ${opts.stateDir} fixed (root, 0711`)), lines.join('\n'));
+    assert.deepEqual(await owner(opts.stateDir), { uid: 0, mode: 0o711 });
     assert.ok(lines.some((l) => /^warning: config .* writable by group or others/.test(l)));
     assert.ok(lines.some((l) => /^warning: config .* readable by others/.test(l)));
     await chmod(opts.configPath!, 0o600);

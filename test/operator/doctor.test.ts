@@ -136,7 +136,7 @@ test('host setup: users, directories with owners and modes, and a missing firewa
   const s = await setup(t);
   const d = s.config.driver;
   const mk = async (p: string, uid: number, mode: number) => { await mkdir(p, { recursive: true }); await chown(p, uid, uid); await chmod(p, mode); };
-  await mk(d.state_dir, 0, 0o700);
+  await mk(d.state_dir, 0, 0o711);
   await mk(join(s.dir, 'audit'), 0, 0o700);
   await mk(d.home_dir, 0, 0o755);
   for (const base of [d.builds_dir, d.cache_dir]) {

@@ -48,8 +48,8 @@ async function dirProblem(d: WantDir): Promise<string | undefined> {
 function wantedDirs(c: JobroleConfig, users: JobUser[]): WantDir[] {
   const d = c.driver;
   const root = (what: string, path: string, modes: number[]): WantDir => ({ what, path, uid: 0, gid: 0, owner: 'root', modes });
-  const nested = [d.builds_dir, d.cache_dir, d.home_dir].some((p) => within(d.state_dir, p));
-  const out = [root('state dir', d.state_dir, nested ? [0o711] : [0o700])];
+  // 0711: job users pass through to their own credential files (files/<job>, owned by them); they list nothing.
+  const out = [root('state dir', d.state_dir, [0o711])];
   const auditDir = dirname(d.audit_log);
   if (auditDir !== d.state_dir) out.push(root('audit log dir', auditDir, [0o700]));
   out.push(root('home root', d.home_dir, [0o755, 0o711, 0o700]));
