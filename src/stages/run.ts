@@ -12,6 +12,9 @@ import { jobSpawnSpec } from '../isolation/run-as.js';
 import { createRedactor } from '../redact/redactor.js';
 import { subscribeSecretFeed } from '../broker/feed.js';
 
+/** Longest wait for the endpoint's feed to hand over the secrets it issued so far (a local socket: milliseconds). */
+const FEED_SYNC_MS = 1000;
+
 /** After bash exits, how long a background process that still holds the output may keep the stage open. */
 const OUTPUT_GRACE_MS = 1500;
 
@@ -47,6 +50,8 @@ export async function runStage(scriptPath: string, stageName: string, env: NodeJ
   const feed = state.broker !== undefined
     ? subscribeSecretFeed(state.broker.feedSocket, (s) => { out.addSecret(s); err.addSecret(s); })
     : undefined;
+  // Credentials the endpoint renewed since prepare are not in the state: learn them before the job can print them.
+  if (feed !== undefined) await Promise.race([feed.ready, new Promise((r) => setTimeout(r, FEED_SYNC_MS).unref())]);
 
   // Not detached: bash stays in this process group, so the runner's SIGTERM to the group reaches the job.
   const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
