@@ -1,5 +1,7 @@
 // `jobrole _broker`: the per-job credentials endpoint process that prepare starts (secrets arrive on stdin only).
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { auditLog } from '../audit/audit-log.js';
 import { runBrokerChild } from '../broker/child.js';
 import { sessionFromSpec, type SessionSpec } from '../credentials/session-source.js';
@@ -9,6 +11,21 @@ import type { SessionSource } from '../credentials/types.js';
 export interface BrokerSourceSpec {
   spec: SessionSpec;
   audit: { path: string; jobId: number; jobKey: string; project: string; role: string };
+  /** The job's state directory: once it is gone (the job was scrubbed), the endpoint has no reason to live. */
+  jobDir?: string;
+}
+
+/** How often the endpoint checks that its job still exists. */
+const ORPHAN_CHECK_MS = 5000;
+
+/**
+ * A prepare killed between starting the endpoint and recording it leaves an endpoint nobody will stop: it ends
+ * itself as soon as its job's state is gone (cleanup or gc scrubbed the job), not only at the deadline.
+ */
+function exitWhenJobIsGone(jobDir: string): void {
+  setInterval(() => {
+    if (!existsSync(join(jobDir, 'state.json'))) process.kill(process.pid, 'SIGTERM');
+  }, ORPHAN_CHECK_MS).unref();
 }
 
 export async function brokerMain(): Promise<void> {
@@ -21,8 +38,9 @@ export async function brokerMain(): Promise<void> {
     stdin: process.stdin,
     stdout: process.stdout,
     makeSource: async (raw: unknown): Promise<SessionSource> => {
-      const { spec, audit: info } = raw as BrokerSourceSpec;
+      const { spec, audit: info, jobDir } = raw as BrokerSourceSpec;
       auditInfo = info;
+      if (jobDir !== undefined) exitWhenJobIsGone(jobDir);
       return async () => {
         const s = await sessionFromSpec(spec);
         await audit()?.write({

@@ -85,7 +85,11 @@ export async function obtainAndDeliver(
     }
     case 'endpoint': {
       const [{ spawnBroker }, { endpointJobEnv }] = await Promise.all([import('../broker/spawn.js'), import('../delivery/endpoint.js')]);
-      const sourceSpec: BrokerSourceSpec = { spec, audit: { path: config.driver.audit_log, jobId: state.job.id, jobKey: state.key, project: state.job.projectPath, role: role.name } };
+      const sourceSpec: BrokerSourceSpec = {
+        spec,
+        audit: { path: config.driver.audit_log, jobId: state.job.id, jobKey: state.key, project: state.job.projectPath, role: role.name },
+        jobDir: jobDir(layout, state.key),
+      };
       const token = randomBytes(32).toString('base64url');
       const feedSocketPath = join(jobDir(layout, state.key), 'feed.sock');
       await persist({ secrets: [...secrets, token] });

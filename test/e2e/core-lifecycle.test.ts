@@ -99,6 +99,31 @@ describe('job lifecycle', () => {
     assert.equal(await jobsLeft(), 0);
   });
 
+  test('an endpoint whose job state is gone ends itself (a prepare killed before it recorded the endpoint)', async () => {
+    let pid = 0;
+    let url = '';
+    const r = await world.job({
+      response: response(607),
+      variables: { JOBROLE_ROLE: 'deployer' },
+      steps: { script: ['echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI"', 'sleep 1'] },
+      onStage: async (name, phase) => {
+        if (name !== 'build_script' || phase !== 'start') return;
+        const [key] = await readdir(join(world.stateDir, 'jobs'));
+        const { readFile, rm } = await import('node:fs/promises');
+        const state = JSON.parse(await readFile(join(world.stateDir, 'jobs', key as string, 'state.json'), 'utf8')) as { broker: { pid: number; port: number } };
+        pid = state.broker.pid;
+        url = `http://127.0.0.1:${state.broker.port}/creds`;
+        // The record of the endpoint is lost, as if prepare had died right after starting it.
+        await rm(join(world.stateDir, 'jobs', key as string), { recursive: true, force: true });
+      },
+    });
+    assert.ok(pid > 0, r.jobLog);
+    const gone = async () => { try { process.kill(pid, 0); return false; } catch { return true; } };
+    for (let i = 0; i < 40 && !(await gone()); i++) await new Promise((res) => setTimeout(res, 250));
+    assert.ok(await gone(), 'the orphaned endpoint ended itself');
+    await assert.rejects(fetch(url));
+  });
+
   test('gc scrubs a job whose runner was killed before cleanup', async () => {
     // A stand-in runner: runs config and prepare, then dies without cleanup.
     const tmp = join(world.dir, 'custom-executor-killed');
