@@ -25,5 +25,5 @@ export function formatDuration(seconds: number): string {
       rest %= size;
     }
   }
-  return parts.join('');
+  return parts.length > 0 ? parts.join('') : '0s';
 }

@@ -41,7 +41,7 @@ function advice(err: unknown): string {
   if (code === 'AccessDeniedException' || code === 'AccessDenied' || code.startsWith('KMS') || code === 'InvalidKeyId') {
     return "the host's role needs ssm:GetParameter on it (and kms:Decrypt on its key for a SecureString)";
   }
-  if (isTransient(err)) return 'SSM is unreachable or throttling; the runner retries the job';
+  if (isTransient(err)) return 'SSM is unreachable or throttling';
   return 'check [aws].ssm_endpoint, the region and the network';
 }
 
@@ -92,7 +92,7 @@ export async function withCentralPolicy(config: JobroleConfig, deps: CentralPoli
         deps.warn(`${label} cannot be read (${describe(err)}): ${advice(err)}. Using ${staleNote(cached)}.`);
         return finish(good);
       }
-      throw new SystemFailure(`${label} cannot be read and there is no cached copy to fall back on: ${describe(err)}; ${advice(err)}`, { cause: err });
+      throw new SystemFailure(`${label} cannot be read and there is no cached copy to fall back on: ${describe(err)}; ${advice(err)}${isTransient(err) ? ' (the runner retries the job)' : ''}`, { cause: err });
     }
     broken = err.message;
     fetched = { text: '', version: undefined };
