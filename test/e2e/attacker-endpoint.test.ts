@@ -6,16 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
-import { startWorld, issuedSecrets, isRoot, filesContaining, type World } from './world.js';
+import { startWorld, issuedSecrets, isRoot, filesContaining, type World, DEPLOYER_ROLE } from './world.js';
 import { curlAs, jobUser, leaked, waitForEndpoint } from './attacker-helpers.js';
 
-const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-`;
 
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users and nftables rules';
 const response = (jobId: number) => buildJobResponse({ jobId, projectId: 5, projectPath: 'group/app', ref: 'main' });
@@ -23,7 +16,7 @@ const response = (jobId: number) => buildJobResponse({ jobId, projectId: 5, proj
 describe('attacker: someone else asks a job\'s credentials endpoint (isolation users, slots 2)', { skip: NOT_ROOT }, () => {
   let world: World;
   before(async () => {
-    world = await startWorld({ isolation: 'users', slots: 2, roles: ROLES });
+    world = await startWorld({ isolation: 'users', slots: 2, roles: DEPLOYER_ROLE });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
   });
   after(() => world?.close());

@@ -4,16 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildJobResponse } from '../harness/runner.js';
-import { startWorld, issuedSecrets, isRoot, DEBIAN_AWS, DEBIAN_PYTHON, type World } from './world.js';
+import { startWorld, issuedSecrets, isRoot, DEBIAN_AWS, DEBIAN_PYTHON, type World, DEPLOYER_ROLE } from './world.js';
 import { addAddress, bridgeIntoNetns, createNetns, CURL, jobUser, leaked, run, SETPRIV, asUser, type Bridge, type Netns } from './attacker-helpers.js';
 
-const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-`;
 
 const NOT_ROOT = isRoot ? false : 'needs root: job users, nftables and network namespaces';
 const V4 = ['169.254.169.254', '169.254.170.2', '169.254.170.23'];
@@ -31,7 +24,7 @@ describe('attacker: instance metadata from a job (isolation users, in a network 
     for (const a of V4) assert.ok(addAddress(ns, `${a}/32`), `cannot add ${a} to the namespace`);
     v6 = addAddress(ns, `${V6}/128`, true);
     // The driver reads the host's credentials from the real metadata address, as on EC2.
-    world = await startWorld({ isolation: 'users', slots: 1, roles: ROLES, driverPrefix: ns.exec, imdsEndpoint: 'http://169.254.169.254' });
+    world = await startWorld({ isolation: 'users', slots: 1, roles: DEPLOYER_ROLE, driverPrefix: ns.exec, imdsEndpoint: 'http://169.254.169.254' });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
     const aws = portOf(world.emu.endpoint);
     const imds = portOf(world.emu.imdsEndpoint);

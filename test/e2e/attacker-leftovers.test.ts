@@ -7,16 +7,9 @@ import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildJobResponse, type JobResult } from '../harness/runner.js';
-import { startWorld, issuedSecrets, isRoot, DEBIAN_AWS, type World } from './world.js';
+import { startWorld, issuedSecrets, isRoot, DEBIAN_AWS, type World, DEPLOYER_ROLE } from './world.js';
 import { connectRefused, filesHolding, processesOf, waitForEndpoint } from './attacker-helpers.js';
 
-const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-`;
 
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users and nftables rules';
 
@@ -27,7 +20,7 @@ describe('attacker: a job leaves things behind (isolation users, endpoint delive
   let during: Array<{ pid: number; cmdline: string }> = [];
 
   before(async () => {
-    world = await startWorld({ isolation: 'users', slots: 1, roles: ROLES });
+    world = await startWorld({ isolation: 'users', slots: 1, roles: DEPLOYER_ROLE });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
     const leak = join(world.dir, 'leak');
     await mkdir(leak, { recursive: true });

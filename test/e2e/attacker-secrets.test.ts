@@ -6,16 +6,9 @@ import { createRequire } from 'node:module';
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
-import { startWorld, issuedSecrets, isRoot, filesContaining, DEBIAN_AWS, DEBIAN_PYTHON, type World } from './world.js';
+import { startWorld, issuedSecrets, isRoot, filesContaining, DEBIAN_AWS, DEBIAN_PYTHON, type World, DEPLOYER_ROLE } from './world.js';
 import { leaked, waitForEndpoint } from './attacker-helpers.js';
 
-const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-`;
 
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users and nftables rules';
 const STS_CLIENT = createRequire(import.meta.url).resolve('@aws-sdk/client-sts');
@@ -27,7 +20,7 @@ const field = (name: string) =>
 describe('attacker: secrets from inside a job (isolation users, endpoint delivery)', { skip: NOT_ROOT }, () => {
   let world: World;
   before(async () => {
-    world = await startWorld({ isolation: 'users', slots: 1, roles: ROLES });
+    world = await startWorld({ isolation: 'users', slots: 1, roles: DEPLOYER_ROLE });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
   });
   after(() => world?.close());

@@ -7,20 +7,13 @@ import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
-import { startWorld, issuedSecrets, filesContaining, CLI, type World } from './world.js';
+import { startWorld, issuedSecrets, filesContaining, CLI, type World, DEPLOYER_ROLE } from './world.js';
 
-const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-`;
 
 describe('job lifecycle', () => {
   let world: World;
   before(async () => {
-    world = await startWorld({ roles: ROLES });
+    world = await startWorld({ roles: DEPLOYER_ROLE });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn, world.emu.host.arn] } });
   });
   after(() => world.close());
