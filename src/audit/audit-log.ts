@@ -4,8 +4,7 @@ import { constants } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export type AuditEvent =
-  | 'decision' | 'issue' | 'refresh' | 'restore' | 'scrub' | 'refuse' | 'error' | 'gc';
+export type AuditEvent = 'decision' | 'issue' | 'refresh' | 'restore' | 'scrub';
 
 export interface AuditRecord {
   event: AuditEvent;

@@ -52,7 +52,8 @@ export async function brokerMain(): Promise<void> {
       };
     },
     log: (line) => {
-      if (/^(refresh-failed|deadline)/.test(line)) void audit()?.write({ event: line.startsWith('deadline') ? 'scrub' : 'refresh', ...base(), outcome: line.split(':')[0] ?? '', detail: line });
+      // A failed renewal, and the endpoint closing at the job's deadline, are refresh events with that outcome.
+      if (/^(refresh-failed|deadline)/.test(line)) void audit()?.write({ event: 'refresh', ...base(), outcome: line.split(':')[0] ?? '', detail: line });
     },
   });
 }

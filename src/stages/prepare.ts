@@ -13,7 +13,6 @@ import { readJobState, stateLayout, writeJobState } from '../state/job-store.js'
 import { refuseIfUnhealthy } from '../state/host-health.js';
 import { scrubJob } from '../state/scrub-job.js';
 import type { JobState } from '../state/types.js';
-import { sweepOrphans } from './gc.js';
 import { withFleetPolicy } from '../config/effective.js';
 import { prepareIsolation } from './prepare-isolation.js';
 import { verifyJobIdToken } from './prepare-id-token.js';
@@ -37,7 +36,7 @@ export async function prepareStage(config: JobroleConfig, env: NodeJS.ProcessEnv
     await writeJobState(layout, state);
   };
   try {
-    await sweepOrphans(config, log);
+    // The sweep of abandoned jobs already ran in this attempt's config stage, moments ago.
     await prepareJob(await withFleetPolicy(config, log), env, log, audit, () => state, persist, cliPath);
   } catch (err) {
     // Undo whatever this stage already did; cleanup then finds nothing left to do.

@@ -1,6 +1,7 @@
 // `jobrole gc --restore`: the operator's way back from an unhealthy host whose instance profile could not be restored.
 
 import type { JobroleConfig } from '../config/types.js';
+import { auditLog } from '../audit/audit-log.js';
 import type { JobLog } from '../runner/job-log.js';
 import type { JobState } from '../state/types.js';
 import type { AwsCredentials } from '../credentials/types.js';
@@ -16,6 +17,7 @@ export async function operatorRestore(config: JobroleConfig, log: JobLog): Promi
   ]);
   const imds = createImdsClient({ endpoint: imdsEndpoint(config.aws) });
   const ec2 = (c: AwsCredentials | undefined) => ec2Client(config.aws, c !== undefined ? { credentials: c } : {});
+  const audit = auditLog(config.driver.audit_log, (e) => log.warn(`cannot write the audit log ${config.driver.audit_log}: ${e.message}`));
   let failed = 0;
   for (const key of await listJobKeys(layout)) {
     const state = await readJobState(layout, key).catch(() => undefined);
@@ -50,9 +52,11 @@ export async function operatorRestore(config: JobroleConfig, log: JobLog): Promi
       // Undone: the scrub below must not try again with credentials that may no longer work.
       await writeJobState(layout, withoutUndo(state));
       log.ok(`restored the instance profile of ${undo.instanceId} (job ${state.job.id})`);
+      await audit.write({ event: 'restore', job_id: state.job.id, job_key: key, project: state.job.projectPath, instance_id: undo.instanceId, outcome: 'ok', detail: 'jobrole gc --restore' });
     } catch (err) {
       failed++;
       log.error(`job ${state.job.id}: ${(err as Error).message}`);
+      await audit.write({ event: 'restore', job_id: state.job.id, job_key: key, project: state.job.projectPath, instance_id: undo.instanceId, outcome: 'failed', detail: `jobrole gc --restore: ${(err as Error).message}` });
     }
   }
   if (failed > 0) return 1;

@@ -9,6 +9,7 @@ import type { ImdsClient } from '../aws/imds.js';
 import type { AwsCredentials } from '../credentials/types.js';
 import { ec2Client, imdsEndpoint } from '../aws/clients.js';
 import { closeImds } from './imds-access.js';
+import { auditLog } from '../audit/audit-log.js';
 
 export async function extraScrubSteps(config: JobroleConfig, state: JobState, log: JobLog): Promise<ScrubStep[]> {
   const steps: ScrubStep[] = [];
@@ -27,6 +28,11 @@ export async function extraScrubSteps(config: JobroleConfig, state: JobState, lo
         const progress = (line: string) => log.line(line.startsWith('jobrole: ') ? line : `jobrole: ${line}`);
         const ec2 = (credentials?: AwsCredentials) => ec2Client(config.aws, credentials !== undefined ? { credentials } : {});
         const imds = createImdsClient({ endpoint: imdsEndpoint(config.aws) });
+        const audit = auditLog(config.driver.audit_log, (e) => log.warn(`cannot write the audit log ${config.driver.audit_log}: ${e.message}`));
+        const restoreRecord = {
+          event: 'restore' as const, job_id: state.job.id, job_key: state.key, project: state.job.projectPath,
+          instance_id: undo.instanceId, detail: `${undo.jobProfile} → ${undo.baselineProfileArn ?? 'no profile'}`,
+        };
         try {
           const pending = await unconfirmedSwap(state, () => ec2(fromBaseline(baseline)), imds);
           await restoreInstanceProfile(undo, {
@@ -38,8 +44,10 @@ export async function extraScrubSteps(config: JobroleConfig, state: JobState, lo
             progress,
           });
           if (pending) await waitOutPendingSwap(config, state, imds, progress);
+          await audit.write({ ...restoreRecord, outcome: 'ok' });
         } catch (err) {
           if (err instanceof RestoreFailed) await markUnhealthy(config.driver.state_dir, err.message);
+          await audit.write({ ...restoreRecord, outcome: err instanceof RestoreFailed ? 'failed, host marked unhealthy' : 'failed', detail: (err as Error).message });
           throw err;
         }
       },

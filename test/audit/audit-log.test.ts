@@ -26,8 +26,8 @@ test('auditLine: one JSON line with the time first; undefined fields dropped; lo
   assert.deepEqual(Object.keys(parsed), ['time', 'event', 'job_id', 'role', 'detail']);
   assert.equal(parsed.time, '2030-01-01T00:00:00.000Z');
   assert.equal((parsed.detail as string).length, 2000);
-  assert.equal(JSON.parse(auditLine({ event: 'error', detail: 'a\nb\r\u2028c' })).detail, 'a\nb\r\u2028c');
-  assert.equal(auditLine({ event: 'error', detail: 'a\nb' }).split('\n').length, 2, 'newlines in values are escaped');
+  assert.equal(JSON.parse(auditLine({ event: 'scrub', detail: 'a\nb\r\u2028c' })).detail, 'a\nb\r\u2028c');
+  assert.equal(auditLine({ event: 'scrub', detail: 'a\nb' }).split('\n').length, 2, 'newlines in values are escaped');
 });
 
 test('auditLine never writes keys that name secrets or tokens, whatever the caller passes', () => {
@@ -75,9 +75,9 @@ test('auditLog refuses a symlink at the log path and reports instead of throwing
 test('auditLog never throws, even without an error handler', async (t) => {
   const dir = await tempDir(t);
   await mkdir(join(dir, 'audit.jsonl'));
-  await auditLog(join(dir, 'audit.jsonl')).write({ event: 'error' });
+  await auditLog(join(dir, 'audit.jsonl')).write({ event: 'scrub' });
   const errors: Error[] = [];
-  await auditLog(join(dir, 'audit.jsonl'), (e) => errors.push(e)).write({ event: 'error' });
+  await auditLog(join(dir, 'audit.jsonl'), (e) => errors.push(e)).write({ event: 'scrub' });
   assert.equal((errors[0] as NodeJS.ErrnoException | undefined)?.code, 'EISDIR');
 });
 

@@ -1,7 +1,7 @@
 // Helpers for the attacker end-to-end tests: job users, /proc scans, job state peeks, secret scans, a network namespace.
 
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,35 +146,6 @@ export function connectRefused(port: number): Promise<boolean> {
     });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
   });
-}
-
-const SCAN_SKIP = ['/tmp/prompts'];
-
-/** Regular files under `roots` (not following links, skipping /tmp/prompts) whose content holds any of `secrets`. */
-export async function filesHolding(roots: string[], secrets: string[], maxBytes = 8 * 1024 * 1024): Promise<string[]> {
-  const hits: string[] = [];
-  const needles = secrets.filter((s) => s.length >= 8).map((s) => Buffer.from(s));
-  const walk = async (dir: string): Promise<void> => {
-    if (SCAN_SKIP.some((p) => dir === p || dir.startsWith(p + '/'))) return;
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) {
-        const st = await stat(p).catch(() => undefined);
-        if (st === undefined || st.size > maxBytes) continue;
-        const data = await readFile(p).catch(() => undefined);
-        if (data !== undefined && needles.some((n) => data.includes(n))) hits.push(p);
-      }
-    }
-  };
-  for (const r of roots) await walk(r);
-  return hits;
 }
 
 /** Which of `secrets` occur in `text` (shortened, for an assertion message that does not print them). */

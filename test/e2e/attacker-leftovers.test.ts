@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildJobResponse, type JobResult } from '../harness/runner.js';
 import { startWorld, issuedSecrets, isRoot, DEBIAN_AWS, type World, DEPLOYER_ROLE } from './world.js';
-import { connectRefused, filesHolding, processesOf, waitForEndpoint } from './attacker-helpers.js';
+import { connectRefused, processesOf, waitForEndpoint } from './attacker-helpers.js';
+import { filesHolding } from './secret-scan.js';
 
 
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users and nftables rules';

@@ -101,7 +101,7 @@ describe('attacker: secrets from inside a job (isolation users, endpoint deliver
           // Every process it can see: owner, cmdline, environ (what it can read of them).
           `for p in /proc/[0-9]*; do u=$(stat -c %u $p 2>/dev/null) || continue; { echo "=== \${p#/proc/} uid=$u cmdline"; tr '\\0' ' ' < $p/cmdline || true; echo; echo "=== \${p#/proc/} uid=$u environ"; tr '\\0' '\\n' < $p/environ || true; echo; } >> $D/proc.txt 2>/dev/null; done`,
           // Everything it can read in the shared temp dirs and the driver's state dir (not its own home).
-          `find /tmp /var/tmp /dev/shm "$STATE_DIR" -xdev \\( -path /tmp/prompts -o -path "$HOME" \\) -prune -o -type f -readable -size -2M -print 2>/dev/null | while read -r f; do echo "=== $f"; cat "$f" 2>/dev/null; echo; done > $D/files.txt`,
+          `find /tmp /var/tmp /dev/shm "$STATE_DIR" -xdev -path "$HOME" -prune -o -type f -readable -size -2M -print 2>/dev/null | while read -r f; do echo "=== $f"; cat "$f" 2>/dev/null; echo; done > $D/files.txt`,
           // Its own job's state, once told where it is; the audit log; the config; the broker's secret feed.
           `for i in $(seq 50); do [ -s "$LEAK/jobdir" ] && break; sleep 0.1; done; JD=$(cat "$LEAK/jobdir")`,
           `{ echo "jobdir=$JD"; ls -la "$JD" "$STATE_DIR" "$STATE_DIR/jobs" 2>&1; cat "$JD/state.json" "$AUDIT" "$CONFIG" 2>&1; ${DEBIAN_PYTHON} -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1]); print('feed', s.recv(65536))" "$JD/feed.sock" 2>&1; } > $D/state.txt`,

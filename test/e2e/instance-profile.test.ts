@@ -73,6 +73,7 @@ describe('instance-profile: a job gets its role through the metadata service', (
     const audit = await world.audit();
     assert.ok(audit.some((e) => e.event === 'issue' && e.role_arn === JOB_ROLE_ARN && e.outcome === 'instance-metadata'));
     assert.ok(audit.some((e) => e.event === 'scrub' && e.outcome === 'ok'));
+    assert.ok(audit.some((e) => e.event === 'restore' && e.outcome === 'ok' && e.instance_id === world.emu.instanceId), 'the restore is audited');
   });
 
   test('a second job is refused as a system failure while the first holds the host; the first succeeds, restored once', async () => {
@@ -282,6 +283,9 @@ describe('instance-profile: a restore that cannot be done marks the host unhealt
     assert.equal(fix.status, 0, fix.stderr + fix.stdout);
     assert.match(plain(fix.stdout + fix.stderr), /restored the instance profile of i-[0-9a-f]+/);
     assert.match(plain(fix.stdout + fix.stderr), /host marked healthy again/);
+    const restores = (await world.audit()).filter((e) => e.event === 'restore');
+    assert.ok(restores.some((e) => typeof e.outcome === 'string' && e.outcome.startsWith('failed, host marked unhealthy')), 'the failed restore is audited');
+    assert.ok(restores.some((e) => e.outcome === 'ok' && e.detail === 'jobrole gc --restore'), 'the operator\'s restore is audited');
     await assertOnBaseline(world, 'after gc --restore');
     await assertHostClean(world);
 

@@ -1,11 +1,12 @@
 // An end-to-end test world: the AWS emulator, a config file, state dirs, and the built CLI as the runner's driver.
 
-import { mkdtemp, rm, writeFile, readFile, readdir, chmod } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, readFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import { startAwsEmulator, type AwsEmulator, type EmulatorOptions } from '../fakes/aws-emulator.js';
 import { runJob } from '../harness/runner.js';
+import { filesHolding } from './secret-scan.js';
 import type { JobResult, RunJobOptions } from '../harness/types.js';
 
 export const CLI = resolve('dist/jobrole.cjs');
@@ -60,26 +61,10 @@ export interface World {
   /** For commands that may talk to the emulator (gc, doctor, explain with central policy). */
   cliAsync(args: string[], env?: Record<string, string>): Promise<{ status: number; stdout: string; stderr: string }>;
   audit(): Promise<Array<Record<string, unknown>>>;
-  /** Every file under the state dir, the builds/cache dirs and the job homes (for secret scans). */
-  files(): Promise<string[]>;
   close(): Promise<void>;
 }
 
 let counter = 0;
-
-async function walk(dir: string, out: string[]): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile()) out.push(p);
-  }
-}
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const emu = await startAwsEmulator(opts.emulator ?? {});
@@ -181,11 +166,6 @@ ${opts.roles ?? ''}
       const text = await readFile(auditLog, 'utf8').catch(() => '');
       return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     },
-    files: async () => {
-      const out: string[] = [];
-      await walk(dir, out);
-      return out;
-    },
     close: async () => {
       await emu.stop();
       if (isolation === 'users') {
@@ -206,12 +186,7 @@ export function issuedSecrets(emu: AwsEmulator): string[] {
   return emu.sessions.flatMap((s) => [s.secretAccessKey, s.sessionToken].filter((v): v is string => typeof v === 'string' && v.length > 0));
 }
 
-/** Files (under the world) whose content contains any of the secrets. */
-export async function filesContaining(world: World, secrets: string[]): Promise<string[]> {
-  const hits: string[] = [];
-  for (const f of await world.files()) {
-    const text = await readFile(f, 'utf8').catch(() => '');
-    if (secrets.some((s) => text.includes(s))) hits.push(f);
-  }
-  return hits;
+/** Files under the world (state, builds, cache, homes, runner temp dirs) whose content contains any of the secrets. */
+export function filesContaining(world: World, secrets: string[]): Promise<string[]> {
+  return filesHolding([world.dir], secrets);
 }
