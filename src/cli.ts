@@ -96,12 +96,12 @@ export async function runCli(argv: string[]): Promise<number> {
     })
     .command('explain', 'why a job would get (or not get) a role', (y) =>
       y.option('response', { type: 'string', demandOption: true, describe: 'a job response file (JOB_RESPONSE_FILE)' })
-        .option('id-token', { type: 'string', describe: 'a file holding the job\'s ID token' })
+        .option('id-token', { type: 'string', describe: 'the job\'s ID token, a file holding it, or - for stdin' })
         .option('var', { type: 'array', string: true, describe: 'a job variable KEY=VALUE (e.g. JOBROLE_ROLE=deploy); repeatable' }),
     async (a) => {
       set(await operator(async () => {
         const { explainCommand } = await import('./operator/explain-command.js');
-        return explainCommand({ config: await load(a), responseFile: a.response, idTokenFile: a['id-token'], vars: (a.var ?? []).map(String) });
+        return explainCommand({ config: await load(a), responseFile: a.response, idToken: a['id-token'], vars: (a.var ?? []).map(String) });
       }));
     })
     .command('_broker', false, {}, async () => {

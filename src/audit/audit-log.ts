@@ -12,7 +12,8 @@ export interface AuditRecord {
   job_key?: string;
   project?: string;
   project_id?: number;
-  pipeline_id?: number;
+  /** Only when GitLab sent one; undefined is dropped from the line. */
+  pipeline_id?: number | undefined;
   ref?: string;
   role?: string;
   role_arn?: string;

@@ -16,9 +16,12 @@ const USER_PREFIX = /^[a-z_][a-z0-9_-]{0,24}$/;
 export const DELIVERIES = ['endpoint', 'env', 'file', 'web-identity-file'] as const;
 export const STRATEGIES = ['assume-role', 'web-identity', 'instance-profile'] as const;
 
-/** Conditions whose facts only a verified ID token provides. */
+/**
+ * Conditions whose facts only a verified ID token provides. `protected` is not one: gitlab-runner >= 18.3 sends
+ * git_info.protected from GitLab; with an older runner the job needs an ID token, and the refusal says so.
+ */
 export const ID_TOKEN_CONDITIONS = [
-  'protected', 'environments', 'environment_protected', 'deployment_tiers', 'pipeline_sources', 'user_logins',
+  'environments', 'environment_protected', 'deployment_tiers', 'pipeline_sources', 'user_logins',
 ] as const satisfies ReadonlyArray<keyof AllowConditions>;
 
 const globs = list(str({ hint: 'a glob such as "group/*"', maxLength: 512 }), { max: 200 });

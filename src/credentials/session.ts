@@ -2,6 +2,7 @@
 
 import type { SourceIdentitySource } from '../config/types.js';
 import type { JobContext } from '../runner/job-context-types.js';
+import { trustedPipelineId } from '../policy/job-facts.js';
 
 export interface SessionTag {
   Key: string;
@@ -43,12 +44,14 @@ export function cleanTagValue(value: string): string {
 /** Session tags from the job: required ones always sent, optional ones dropped first on PackedPolicyTooLarge. */
 export function sessionTags(ctx: JobContext): { required: SessionTag[]; optional: SessionTag[] } {
   const tag = (Key: string, Value: string): SessionTag => ({ Key, Value: cleanTagValue(Value) });
+  const pipelineId = trustedPipelineId(ctx);
   return {
     required: [tag('gitlab:project_path', ctx.projectPath.value), tag('gitlab:job_id', String(ctx.jobId.value))],
     optional: [
       tag('gitlab:ref', ctx.ref.value),
       tag('gitlab:ref_type', ctx.refType.value),
-      tag('gitlab:pipeline_id', String(ctx.pipelineId.value)),
+      // Only a pipeline id GitLab sent (runner >= 19.0, or a verified token): never a made-up 0.
+      ...(pipelineId !== undefined ? [tag('gitlab:pipeline_id', String(pipelineId))] : []),
       tag('gitlab:project_id', String(ctx.projectId.value)),
     ],
   };

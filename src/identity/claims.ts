@@ -8,7 +8,7 @@ export interface VerifiedClaims {
   iat?: number;
   nbf?: number;
   project_path: string;
-  /** For fork merge-request pipelines: the project actually running the job. Absent otherwise. */
+  /** The project running the job (GitLab >= 18.3); project_path is then the merge request's source project (a fork's). */
   job_project_path?: string;
   namespace_path?: string;
   project_id?: string;
@@ -22,6 +22,12 @@ export interface VerifiedClaims {
   deployment_tier?: string;
   pipeline_source?: string;
   user_login?: string;
+  /** The pipeline's commit (the merge commit for merged-results pipelines). */
+  sha?: string;
+  /** refs/heads/<source_ref> or refs/tags/<tag>. */
+  ref_path?: string;
+  namespace_id?: string;
+  user_id?: string;
 }
 
 /** A verified token: its claims plus the raw JWT (needed for AssumeRoleWithWebIdentity; never logged). */

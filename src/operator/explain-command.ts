@@ -1,19 +1,20 @@
 // CLI glue for `jobrole explain`: reads the files an operator points at and prints the explanation.
 
-import { readFile } from 'node:fs/promises';
 import type { JobroleConfig } from '../config/types.js';
 import { SystemFailure } from '../runner/exit-codes.js';
 import { explain } from './explain.js';
 import { withFleetPolicy } from '../config/effective.js';
+import { readIdTokenArg } from './id-token-arg.js';
 
-export async function explainCommand(opts: { config: JobroleConfig; responseFile: string; idTokenFile: string | undefined; vars: string[] }): Promise<number> {
+export async function explainCommand(opts: { config: JobroleConfig; responseFile: string; /** The token, a file holding it, or "-" for stdin. */
+  idToken: string | undefined; vars: string[] }): Promise<number> {
   const variables: Record<string, string> = {};
   for (const v of opts.vars) {
     const eq = v.indexOf('=');
     if (eq <= 0) throw new SystemFailure(`--var ${JSON.stringify(v)}: expected KEY=VALUE`);
     variables[v.slice(0, eq)] = v.slice(eq + 1);
   }
-  const idToken = opts.idTokenFile !== undefined ? (await readFile(opts.idTokenFile, 'utf8')).trim() : undefined;
+  const idToken = opts.idToken !== undefined ? await readIdTokenArg(opts.idToken) : undefined;
   const config = await withFleetPolicy(opts.config, { warn: (m) => process.stderr.write(`jobrole: warning: ${m}\n`) });
   const r = await explain({ config, responseFile: opts.responseFile, variables, ...(idToken !== undefined ? { idToken } : {}) });
   process.stdout.write(r.text.endsWith('\n') ? r.text : `${r.text}\n`);

@@ -1,15 +1,15 @@
 // `jobrole explain`: why a job would (or would not) get a role, from the same code prepare decides with.
 
 import type { JobroleConfig } from '../config/types.js';
-import { crossCheck } from '../identity/trusted-facts.js';
 import type { VerifiedIdToken } from '../identity/claims.js';
-import { denialMessage, evaluatePolicy, judgeRole, type Decision } from '../policy/evaluate.js';
+import { denialMessage, evaluatePolicy, judgedOf, judgeFacts, tokenMismatches, type Decision } from '../policy/evaluate.js';
+import { factsFromJob } from '../policy/job-facts.js';
 import { readRoleRequest } from '../policy/role-request.js';
 import { BuildFailure } from '../runner/exit-codes.js';
 import { readJobContext } from '../runner/job-context.js';
 import type { JobLog } from '../runner/job-log.js';
 import { verifyJobIdToken } from '../stages/prepare-id-token.js';
-import { ignoredVariableLines, trustedFactLines } from './explain-facts.js';
+import { ignoredVariableLines, pipelineLines, trustedFactLines } from './explain-facts.js';
 
 export type IdTokenVerifier = (config: JobroleConfig, env: NodeJS.ProcessEnv, log: JobLog) => Promise<VerifiedIdToken | undefined>;
 
@@ -44,7 +44,7 @@ export async function explain(opts: ExplainOptions): Promise<{ text: string; dec
   for (const [k, v] of Object.entries(variables)) env[`CUSTOM_ENV_${k}`] = v;
   const out: string[] = [];
 
-  const ctx = await readJobContext(env);
+  const ctx = await readJobContext(env, { gitlabUrl: config.gitlab.url });
 
   // The role request first: prepare rejects a malformed one before anything else.
   let requested: string | undefined;
@@ -78,12 +78,14 @@ export async function explain(opts: ExplainOptions): Promise<{ text: string; dec
       tokenLines.push(`  ${kind}: ${tokenProblem}`);
     }
   }
-  const tokenMismatch = ctx.idToken === undefined ? [] : crossCheck(ctx.idToken.claims, { projectPath: ctx.projectPath.value, ref: ctx.ref.value, jobId: ctx.jobId.value });
+  const tokenMismatch = tokenMismatches(ctx);
+  const facts = factsFromJob(ctx);
   for (const m of tokenMismatch) tokenLines.push(`  DOES NOT MATCH the response file: ${m}`);
   if (tokenMismatch.length > 0) tokenLines.push('  (every role is refused while token and job disagree)');
   for (const w of warnings) tokenLines.push(`  warning: ${w}`);
 
-  out.push(`Job ${ctx.jobId.value} (${opts.responseFile}), config ${config.source}`, '', 'Trusted facts [source]:', ...trustedFactLines(ctx));
+  out.push(`Job ${ctx.jobId.value} (${opts.responseFile}), config ${config.source}`, '', 'Trusted facts [source field]:', ...trustedFactLines(ctx));
+  out.push('', 'Pipeline:', ...pipelineLines(ctx, facts));
   out.push('', `ID token (${tokenName}):`, ...tokenLines);
 
   const ignored = ignoredVariableLines(ctx, variables);
@@ -98,7 +100,7 @@ export async function explain(opts: ExplainOptions): Promise<{ text: string; dec
   const asked = requested ?? (config.job.default_role !== '' ? config.job.default_role : undefined);
   out.push('', `Roles on this runner (${config.roles.length}):`);
   for (const role of config.roles) {
-    const verdicts = judgeRole(role, ctx);
+    const verdicts = judgeFacts(role, facts);
     const allows = tokenMismatch.length === 0 && verdicts.every((v) => v.ok);
     out.push(`  ${role.name} (${role.arn}, ${role.strategy}): ${allows ? 'would allow' : 'would refuse'}${role.name === asked ? '   <- requested' : ''}`);
     if (verdicts.length === 0) out.push('      (no conditions: any job on this runner may have it)');
@@ -118,7 +120,7 @@ export async function explain(opts: ExplainOptions): Promise<{ text: string; dec
 }
 
 function judged(ctx: Awaited<ReturnType<typeof readJobContext>>) {
-  return { project: ctx.projectPath.value, ref: ctx.ref.value, refType: ctx.refType.value };
+  return judgedOf(factsFromJob(ctx));
 }
 
 function decisionText(d: Decision, config: JobroleConfig): string {

@@ -1,10 +1,11 @@
-// The policy decision: (trusted job context, requested role, operator's roles) → allow, deny with reasons, or none.
+// The policy decision: (trusted facts, requested role, operator's roles) → allow, deny with reasons, or none.
 
 import type { AllowConditions, JobroleConfig, RoleConfig } from '../config/types.js';
-import type { VerifiedClaims } from '../identity/claims.js';
 import type { JobContext } from '../runner/job-context-types.js';
 import { anyGlob, globMatch } from './glob.js';
 import { bothProjectsMatch, crossCheck } from '../identity/trusted-facts.js';
+import type { PolicyFacts } from './facts-types.js';
+import { factsFromJob, trustedPipelineId } from './job-facts.js';
 
 export interface Verdict {
   condition: keyof AllowConditions | 'role' | 'id-token';
@@ -12,115 +13,170 @@ export interface Verdict {
   detail: string;
 }
 
+export interface Judged {
+  project: string;
+  ref: string;
+  refType: string;
+}
+
 export type Decision =
   | { kind: 'none' }
   | { kind: 'allow'; role: RoleConfig; requested: string; viaDefault: boolean; verdicts: Verdict[] }
-  | { kind: 'deny'; requested: string; viaDefault: boolean; verdicts: Verdict[]; judged: { project: string; ref: string; refType: string } };
+  | { kind: 'deny'; requested: string; viaDefault: boolean; verdicts: Verdict[]; judged: Judged };
 
 const list = (v: readonly string[]) => v.map((x) => JSON.stringify(x)).join(', ');
+const NO_TOKEN = 'needs a verified GitLab ID token, and the job supplied none (declare id_tokens: in the job)';
 
-function tokenFact(
-  claims: VerifiedClaims | undefined,
+function tokenFact<T>(
+  facts: PolicyFacts,
   condition: Verdict['condition'],
-  check: (c: VerifiedClaims) => Verdict,
+  value: T | undefined,
+  check: (v: T | undefined) => Verdict,
 ): Verdict {
-  if (claims === undefined) {
-    return { condition, ok: false, detail: 'needs a verified GitLab ID token, and the job supplied none (declare id_tokens: in the job)' };
-  }
-  return check(claims);
+  if (!facts.hasIdToken) return { condition, ok: false, detail: NO_TOKEN };
+  return check(value);
 }
 
-/** Every condition of one role judged against the context; the role allows iff all are ok. */
-export function judgeRole(role: RoleConfig, ctx: JobContext): Verdict[] {
+function mergeRequestText(f: PolicyFacts): string {
+  const branch = f.sourceBranch !== undefined ? `, source branch ${JSON.stringify(f.sourceBranch.value)}` : '';
+  return `a merge-request pipeline (ref ${JSON.stringify(f.ref.value)}${branch}; ${f.mergeRequest.field ?? f.mergeRequest.source} [${f.mergeRequest.source}])`;
+}
+
+const MR_HINT = 'allow merge-request pipelines with pipeline_sources = ["merge_request_event"] or a role without refs/ref_types';
+
+/** Every condition of one role judged against the facts; the role allows iff all are ok. Pure. */
+export function judgeFacts(role: RoleConfig, f: PolicyFacts): Verdict[] {
   const a = role.allow;
-  const claims = ctx.idToken?.claims;
   const out: Verdict[] = [];
-  const project = ctx.projectPath.value;
+  const project = f.project.value;
   if (role.strategy === 'web-identity') {
-    out.push(tokenFact(claims, 'id-token', () => ({ condition: 'id-token', ok: true, detail: 'the role is assumed with the job\'s verified ID token' })));
+    out.push(f.hasIdToken
+      ? { condition: 'id-token', ok: true, detail: 'the role is assumed with the job\'s verified ID token' }
+      : { condition: 'id-token', ok: false, detail: NO_TOKEN });
   }
   if (a.projects !== undefined) {
     const responseOk = anyGlob(a.projects, project);
-    const tokenOk = claims === undefined || a.projects.some((p) => bothProjectsMatch(claims, p, globMatch));
-    const shown = claims?.job_project_path !== undefined && claims.job_project_path !== claims.project_path
-      ? `project "${project}" (ID token: project_path "${claims.project_path}", job_project_path "${claims.job_project_path}")`
+    const t = f.tokenProjects;
+    const tokenOk = t === undefined || a.projects.some((p) => bothProjectsMatch({ project_path: t.projectPath, ...(t.jobProjectPath !== undefined ? { job_project_path: t.jobProjectPath } : {}) }, p, globMatch));
+    const differs = t !== undefined && (t.projectPath !== project || (t.jobProjectPath !== undefined && t.jobProjectPath !== project));
+    const shown = differs
+      ? `project "${project}" (ID token: project_path "${t.projectPath}"${t.jobProjectPath !== undefined ? `, job_project_path "${t.jobProjectPath}"` : ''})`
       : `project "${project}"`;
     out.push({ condition: 'projects', ok: responseOk && tokenOk, detail: `${shown} ${responseOk && tokenOk ? 'matches' : 'does not match'} ${list(a.projects)}` });
   }
   if (a.refs !== undefined) {
-    const ok = anyGlob(a.refs, ctx.ref.value);
-    out.push({ condition: 'refs', ok, detail: `ref "${ctx.ref.value}" ${ok ? 'matches' : 'does not match'} ${list(a.refs)}` });
+    if (f.mergeRequest.value) {
+      out.push({ condition: 'refs', ok: false, detail: `${mergeRequestText(f)} is never allowed by a refs rule: the source branch is named by whoever opened the merge request; ${MR_HINT}` });
+    } else {
+      const ok = anyGlob(a.refs, f.ref.value);
+      out.push({ condition: 'refs', ok, detail: `ref "${f.ref.value}" ${ok ? 'matches' : 'does not match'} ${list(a.refs)}` });
+    }
   }
   if (a.ref_types !== undefined) {
-    const ok = (a.ref_types as readonly string[]).includes(ctx.refType.value);
-    out.push({ condition: 'ref_types', ok, detail: `ref type "${ctx.refType.value}" ${ok ? 'is' : 'is not'} one of ${list(a.ref_types)}` });
+    if (f.mergeRequest.value) {
+      out.push({ condition: 'ref_types', ok: false, detail: `${mergeRequestText(f)} is neither a branch nor a tag pipeline; ${MR_HINT}` });
+    } else {
+      const ok = (a.ref_types as readonly string[]).includes(f.refType.value);
+      out.push({ condition: 'ref_types', ok, detail: `ref type "${f.refType.value}" ${ok ? 'is' : 'is not'} one of ${list(a.ref_types)}` });
+    }
   }
   if (a.protected !== undefined) {
     const want = a.protected;
-    out.push(tokenFact(claims, 'protected', (c) => {
-      const ok = c.ref_protected === want;
-      return { condition: 'protected', ok, detail: `ref_protected is ${String(c.ref_protected ?? false)} in the ID token, rule wants ${String(want)}` };
-    }));
+    const p = f.protected;
+    if (p === undefined) {
+      out.push({ condition: 'protected', ok: false, detail: f.protectedProblem ?? 'nothing GitLab vouches for says whether the ref is protected' });
+    } else {
+      const ok = p.value === want;
+      out.push({ condition: 'protected', ok, detail: `${p.field ?? 'protected'} is ${String(p.value)} in the ${p.source === 'id-token' ? 'ID token' : 'response file'}, rule wants ${String(want)}` });
+    }
   }
   if (a.environments !== undefined) {
     const envs = a.environments;
-    out.push(tokenFact(claims, 'environments', (c) => {
-      const env = c.environment;
+    out.push(tokenFact(f, 'environments', f.environment?.value, (env) => {
       const ok = env !== undefined && anyGlob(envs, env);
       return { condition: 'environments', ok, detail: `environment ${env === undefined ? '(none)' : `"${env}"`} ${ok ? 'matches' : 'does not match'} ${list(envs)}` };
     }));
   }
   if (a.environment_protected !== undefined) {
     const want = a.environment_protected;
-    out.push(tokenFact(claims, 'environment_protected', (c) => {
-      const ok = (c.environment_protected ?? false) === want;
-      return { condition: 'environment_protected', ok, detail: `environment_protected is ${String(c.environment_protected ?? false)}, rule wants ${String(want)}` };
+    out.push(tokenFact(f, 'environment_protected', f.environmentProtected?.value, (v) => {
+      const ok = (v ?? false) === want;
+      return { condition: 'environment_protected', ok, detail: `environment_protected is ${String(v ?? false)}, rule wants ${String(want)}` };
     }));
   }
   if (a.deployment_tiers !== undefined) {
     const tiers = a.deployment_tiers;
-    out.push(tokenFact(claims, 'deployment_tiers', (c) => {
-      const ok = c.deployment_tier !== undefined && tiers.includes(c.deployment_tier);
-      return { condition: 'deployment_tiers', ok, detail: `deployment_tier ${c.deployment_tier === undefined ? '(none)' : `"${c.deployment_tier}"`} ${ok ? 'is' : 'is not'} one of ${list(tiers)}` };
+    out.push(tokenFact(f, 'deployment_tiers', f.deploymentTier?.value, (tier) => {
+      const ok = tier !== undefined && tiers.includes(tier);
+      return { condition: 'deployment_tiers', ok, detail: `deployment_tier ${tier === undefined ? '(none)' : `"${tier}"`} ${ok ? 'is' : 'is not'} one of ${list(tiers)}` };
     }));
   }
   if (a.pipeline_sources !== undefined) {
     const sources = a.pipeline_sources;
-    out.push(tokenFact(claims, 'pipeline_sources', (c) => {
-      const ok = c.pipeline_source !== undefined && anyGlob(sources, c.pipeline_source);
-      return { condition: 'pipeline_sources', ok, detail: `pipeline_source ${c.pipeline_source === undefined ? '(none)' : `"${c.pipeline_source}"`} ${ok ? 'matches' : 'does not match'} ${list(sources)}` };
+    out.push(tokenFact(f, 'pipeline_sources', f.pipelineSource?.value, (src) => {
+      const ok = src !== undefined && anyGlob(sources, src);
+      return { condition: 'pipeline_sources', ok, detail: `pipeline_source ${src === undefined ? '(none)' : `"${src}"`} ${ok ? 'matches' : 'does not match'} ${list(sources)}` };
     }));
   }
   if (a.user_logins !== undefined) {
     const users = a.user_logins;
-    out.push(tokenFact(claims, 'user_logins', (c) => {
-      const ok = c.user_login !== undefined && anyGlob(users, c.user_login);
-      return { condition: 'user_logins', ok, detail: `user_login ${c.user_login === undefined ? '(none)' : `"${c.user_login}"`} ${ok ? 'matches' : 'does not match'} ${list(users)}` };
+    out.push(tokenFact(f, 'user_logins', f.userLogin?.value, (login) => {
+      const ok = login !== undefined && anyGlob(users, login);
+      return { condition: 'user_logins', ok, detail: `user_login ${login === undefined ? '(none)' : `"${login}"`} ${ok ? 'matches' : 'does not match'} ${list(users)}` };
     }));
   }
   return out;
 }
 
-/** The decision for one job. Pure: no I/O, no clock. */
-export function evaluatePolicy(ctx: JobContext, requested: string | undefined, config: Pick<JobroleConfig, 'roles' | 'job'>): Decision {
+/** judgeFacts for a job run by this driver. */
+export function judgeRole(role: RoleConfig, ctx: JobContext): Verdict[] {
+  return judgeFacts(role, factsFromJob(ctx));
+}
+
+/** What a refusal names: the project and the ref, called a merge-request ref when it is one. */
+export function judgedOf(f: PolicyFacts): Judged {
+  return { project: f.project.value, ref: f.ref.value, refType: f.mergeRequest.value ? 'merge-request pipeline on' : f.refType.value };
+}
+
+/**
+ * The decision from facts alone (e.g. a broker that sees only a verified token). `mismatches` are reasons the
+ * facts' sources disagree (token vs response file); any one refuses every role. Pure: no I/O, no clock.
+ */
+export function evaluateFacts(
+  facts: PolicyFacts,
+  requested: string | undefined,
+  config: Pick<JobroleConfig, 'roles' | 'job'>,
+  mismatches: readonly string[] = [],
+): Decision {
   const viaDefault = requested === undefined;
   const name = requested ?? (config.job.default_role !== '' ? config.job.default_role : undefined);
   if (name === undefined) return { kind: 'none' };
-  const judged = { project: ctx.projectPath.value, ref: ctx.ref.value, refType: ctx.refType.value };
+  const judged = judgedOf(facts);
   const role = config.roles.find((r) => r.name === name);
   if (role === undefined) {
     return { kind: 'deny', requested: name, viaDefault, judged, verdicts: [{ condition: 'role', ok: false, detail: `no role named "${name}" is configured on this runner` }] };
   }
-  const verdicts: Verdict[] = [];
-  if (ctx.idToken !== undefined) {
-    for (const reason of crossCheck(ctx.idToken.claims, { projectPath: ctx.projectPath.value, ref: ctx.ref.value, jobId: ctx.jobId.value })) {
-      verdicts.push({ condition: 'id-token', ok: false, detail: reason });
-    }
-  }
-  verdicts.push(...judgeRole(role, ctx));
+  const verdicts: Verdict[] = mismatches.map((detail) => ({ condition: 'id-token', ok: false, detail }));
+  verdicts.push(...judgeFacts(role, facts));
   if (verdicts.every((v) => v.ok)) return { kind: 'allow', role, requested: name, viaDefault, verdicts };
   return { kind: 'deny', requested: name, viaDefault, judged, verdicts };
 }
+
+/** Reasons the job's verified token and its response file describe different jobs (empty without a token). */
+export function tokenMismatches(ctx: JobContext): string[] {
+  if (ctx.idToken === undefined) return [];
+  return crossCheck(ctx.idToken.claims, {
+    projectPath: ctx.projectPath.value, ref: ctx.ref.value, jobId: ctx.jobId.value, sha: ctx.sha.value,
+    ...(ctx.pipelineId !== undefined ? { pipelineId: ctx.pipelineId.value } : {}),
+  });
+}
+
+/** The decision for one job. Pure: no I/O, no clock. */
+export function evaluatePolicy(ctx: JobContext, requested: string | undefined, config: Pick<JobroleConfig, 'roles' | 'job'>): Decision {
+  return evaluateFacts(factsFromJob(ctx), requested, config, tokenMismatches(ctx));
+}
+
+export { trustedPipelineId };
 
 /** The job-log message for a refusal: the role asked for, what it was judged on, and what failed. */
 export function denialMessage(d: Extract<Decision, { kind: 'deny' }>, roleVariable: string): string {

@@ -3,8 +3,14 @@
 import { readFile } from 'node:fs/promises';
 import { SystemFailure } from './exit-codes.js';
 import type { Fact, JobContext } from './job-context-types.js';
+import { parseMergeRequestRef } from './merge-request-ref.js';
 
-const fromResponse = <T>(value: T): Fact<T> => ({ value, source: 'response-file' });
+const fromResponse = <T>(value: T, field?: string): Fact<T> => ({ value, source: 'response-file', ...(field !== undefined ? { field } : {}) });
+
+export interface ResponseOptions {
+  /** [gitlab].url: its path is GitLab's relative URL root, which is not part of a project path. */
+  gitlabUrl?: string;
+}
 
 function obj(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -20,11 +26,32 @@ function text(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** group/project from a clone URL such as https://gitlab-ci-token:TOKEN@host/group/project.git (token dropped). */
-export function projectPathFromRepoUrl(repoUrl: string): string | undefined {
+/** A positive id; 0 is what a runner writes for a field GitLab did not send, so it means "absent". */
+function positive(v: unknown): number | undefined {
+  const n = num(v);
+  return n !== undefined && n > 0 ? n : undefined;
+}
+
+/** The URL path of GitLab's relative URL root ("" for none), e.g. "gitlab" for https://host/gitlab. */
+function urlRoot(gitlabUrl: string | undefined): string {
+  if (gitlabUrl === undefined || gitlabUrl === '') return '';
   try {
-    const path = new URL(repoUrl).pathname.replace(/^\/+/, '').replace(/\.git$/, '');
-    return path !== '' ? decodeURIComponent(path) : undefined;
+    return new URL(gitlabUrl).pathname.replace(/^\/+|\/+$/g, '');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * group/project from a clone URL such as https://gitlab-ci-token:TOKEN@host/group/project.git (token dropped).
+ * Under a relative URL root ([gitlab].url = https://host/gitlab) the root is not part of the project path.
+ */
+export function projectPathFromRepoUrl(repoUrl: string, gitlabUrl?: string): string | undefined {
+  try {
+    let path = decodeURIComponent(new URL(repoUrl).pathname.replace(/^\/+/, '').replace(/\.git$/, ''));
+    const root = urlRoot(gitlabUrl);
+    if (root !== '' && path.startsWith(`${root}/`)) path = path.slice(root.length + 1);
+    return path !== '' ? path : undefined;
   } catch {
     return undefined;
   }
@@ -43,13 +70,14 @@ export function redactRepoUrl(repoUrl: string): string {
 }
 
 /** Builds the context from the response file's parsed JSON; throws SystemFailure naming what is missing. */
-export function jobContextFromResponse(doc: unknown, file: string): JobContext {
+export function jobContextFromResponse(doc: unknown, file: string, opts: ResponseOptions = {}): JobContext {
   const root = obj(doc);
   const jobInfo = obj(root.job_info);
   const gitInfo = obj(root.git_info);
   const runnerInfo = obj(root.runner_info);
   const repoUrl = text(gitInfo.repo_url) ?? '';
-  const projectPath = text(jobInfo.project_full_path) ?? projectPathFromRepoUrl(repoUrl);
+  const fullPath = text(jobInfo.project_full_path);
+  const projectPath = fullPath ?? projectPathFromRepoUrl(repoUrl, opts.gitlabUrl);
   const missing: string[] = [];
   const jobId = num(root.id);
   const projectId = num(jobInfo.project_id);
@@ -62,25 +90,40 @@ export function jobContextFromResponse(doc: unknown, file: string): JobContext {
     throw new SystemFailure(`job response file ${file} lacks ${missing.join(', ')}: is this runner's GitLab too old, or the file damaged?`);
   }
   const timeout = num(runnerInfo.timeout);
+  const optional = (v: unknown, field: string): Fact<number> | undefined => {
+    const n = positive(v);
+    return n !== undefined ? fromResponse(n, field) : undefined;
+  };
+  const isProtected = gitInfo.protected;
   return {
-    jobId: fromResponse(jobId),
-    projectId: fromResponse(projectId),
-    pipelineId: fromResponse(num(jobInfo.pipeline_id) ?? num(root.pipeline_id) ?? 0),
-    projectPath: fromResponse(projectPath),
+    jobId: fromResponse(jobId, 'id'),
+    projectId: fromResponse(projectId, 'job_info.project_id'),
+    pipelineId: optional(jobInfo.pipeline_id, 'job_info.pipeline_id'),
+    projectPath: fromResponse(projectPath, fullPath !== undefined ? 'job_info.project_full_path' : 'git_info.repo_url'),
     projectName: fromResponse(text(jobInfo.project_name) ?? projectPath.split('/').pop() ?? ''),
     jobName: fromResponse(text(jobInfo.name) ?? ''),
     stage: fromResponse(text(jobInfo.stage) ?? ''),
-    ref: fromResponse(ref),
-    refType: fromResponse(text(gitInfo.ref_type) ?? 'branch'),
-    sha: fromResponse(text(gitInfo.sha) ?? ''),
-    repoUrl: fromResponse(redactRepoUrl(repoUrl)),
+    ref: fromResponse(ref, 'git_info.ref'),
+    refType: fromResponse(text(gitInfo.ref_type) ?? 'branch', 'git_info.ref_type'),
+    sha: fromResponse(text(gitInfo.sha) ?? '', 'git_info.sha'),
+    repoUrl: fromResponse(redactRepoUrl(repoUrl), 'git_info.repo_url'),
+    protectedRef: typeof isProtected === 'boolean' ? fromResponse(isProtected, 'git_info.protected') : undefined,
+    namespaceId: optional(jobInfo.namespace_id, 'job_info.namespace_id'),
+    rootNamespaceId: optional(jobInfo.root_namespace_id, 'job_info.root_namespace_id'),
+    userId: optional(jobInfo.user_id, 'job_info.user_id'),
+    mergeRequest: parseMergeRequestRef(ref),
+    runnerFields: {
+      gitProtected: 'protected' in gitInfo,
+      projectFullPath: 'project_full_path' in jobInfo,
+      pipelineId: 'pipeline_id' in jobInfo,
+    },
     timeoutSeconds: timeout !== undefined && timeout > 0 ? fromResponse(timeout) : undefined,
     idToken: undefined,
   };
 }
 
 /** Reads and parses JOB_RESPONSE_FILE. Missing, unreadable or truncated → SystemFailure. */
-export async function readJobContext(env: NodeJS.ProcessEnv): Promise<JobContext> {
+export async function readJobContext(env: NodeJS.ProcessEnv, opts: ResponseOptions = {}): Promise<JobContext> {
   const file = env.JOB_RESPONSE_FILE;
   if (file === undefined || file === '') {
     throw new SystemFailure('JOB_RESPONSE_FILE is not set: jobrole stages must be started by gitlab-runner (executor = "custom")');
@@ -97,5 +140,5 @@ export async function readJobContext(env: NodeJS.ProcessEnv): Promise<JobContext
   } catch (err) {
     throw new SystemFailure(`job response file ${file} is not valid JSON (${raw.length} bytes; truncated?)`, { cause: err });
   }
-  return jobContextFromResponse(doc, file);
+  return jobContextFromResponse(doc, file, opts);
 }

@@ -26,7 +26,7 @@ export async function configStage(config: JobroleConfig, env: NodeJS.ProcessEnv,
   const log = stderrLog();
   await sweepOrphans(config, log);
 
-  const ctx = await readJobContext(env);
+  const ctx = await readJobContext(env, { gitlabUrl: config.gitlab.url });
   const key = `${ctx.jobId.value}-${randomBytes(6).toString('hex')}`;
   const slot = await claimSlot(layout, config.driver.slots, key, async (holder) => {
     const state = await readJobState(layout, holder).catch(() => undefined);
@@ -40,7 +40,7 @@ export async function configStage(config: JobroleConfig, env: NodeJS.ProcessEnv,
     createdAt: now.toISOString(),
     deadline: new Date(now.getTime() + (timeout + DEADLINE_GRACE_SECONDS) * 1000).toISOString(),
     runner: { pid: process.ppid, startTime: await readProcessStartTime(process.ppid), tmpDir: process.cwd() },
-    job: { id: ctx.jobId.value, projectId: ctx.projectId.value, projectPath: ctx.projectPath.value, pipelineId: ctx.pipelineId.value, ref: ctx.ref.value },
+    job: { id: ctx.jobId.value, projectId: ctx.projectId.value, projectPath: ctx.projectPath.value, ...(ctx.pipelineId !== undefined ? { pipelineId: ctx.pipelineId.value } : {}), ref: ctx.ref.value },
     slot,
     isolation: config.job.isolation,
     phase: 'configured',

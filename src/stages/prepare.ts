@@ -7,6 +7,7 @@ import { jobStateDirFromEnv, JOB_STATE_VAR } from '../runner/env.js';
 import type { JobLog } from '../runner/job-log.js';
 import { readRoleRequest } from '../policy/role-request.js';
 import { denialMessage, evaluatePolicy } from '../policy/evaluate.js';
+import { trustedPipelineId } from '../policy/job-facts.js';
 import { conflictingVariables, conflictMessage } from '../delivery/conflicts.js';
 import { auditLog, type AuditLog } from '../audit/audit-log.js';
 import { readJobState, stateLayout, writeJobState } from '../state/job-store.js';
@@ -55,7 +56,7 @@ async function prepareJob(
   persist: (patch: Partial<JobState>) => Promise<void>,
   cliPath: string,
 ): Promise<void> {
-  const ctx = await readJobContext(env);
+  const ctx = await readJobContext(env, { gitlabUrl: config.gitlab.url });
   if (ctx.jobId.value !== current().job.id) {
     throw new SystemFailure(`the job response file describes job ${ctx.jobId.value}, but config ran for job ${current().job.id}`);
   }
@@ -63,15 +64,17 @@ async function prepareJob(
   if (user !== undefined) await persist({ user });
 
   const requested = readRoleRequest(env, config.job.role_variable);
-  const base = { job_id: ctx.jobId.value, job_key: current().key, project: ctx.projectPath.value, project_id: ctx.projectId.value, pipeline_id: ctx.pipelineId.value, ref: ctx.ref.value };
+  // pipeline_id only when GitLab vouches for it (response file, or the verified token below): never a made-up 0.
+  const auditBase = () => ({ job_id: ctx.jobId.value, job_key: current().key, project: ctx.projectPath.value, project_id: ctx.projectId.value, pipeline_id: trustedPipelineId(ctx), ref: ctx.ref.value });
   if (requested !== undefined || config.job.default_role !== '') {
     try {
       ctx.idToken = await verifyJobIdToken(config, env, log);
     } catch (err) {
-      if (err instanceof BuildFailure) await audit.write({ event: 'decision', ...base, ...(requested !== undefined ? { role: requested } : {}), outcome: 'deny', detail: `ID token rejected: ${err.message}` });
+      if (err instanceof BuildFailure) await audit.write({ event: 'decision', ...auditBase(), ...(requested !== undefined ? { role: requested } : {}), outcome: 'deny', detail: `ID token rejected: ${err.message}` });
       throw err;
     }
   }
+  const base = auditBase();
   const decision = evaluatePolicy(ctx, requested, config);
   if (decision.kind === 'none') {
     await audit.write({ event: 'decision', ...base, outcome: 'none', detail: `no role requested in ${config.job.role_variable} and no default role` });

@@ -100,7 +100,8 @@ export async function scrubJob(
     job_id: state.job.id,
     job_key: state.key,
     project: state.job.projectPath,
-    pipeline_id: state.job.pipelineId,
+    // Never a made-up 0 (state written by older versions may have one).
+    pipeline_id: state.job.pipelineId !== undefined && state.job.pipelineId > 0 ? state.job.pipelineId : undefined,
     ref: state.job.ref,
     ...(state.role ? { role: state.role.name, role_arn: state.role.arn, session_name: state.role.sessionName } : {}),
     outcome: result.failures.length === 0 ? 'ok' : 'incomplete',

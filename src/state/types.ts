@@ -36,7 +36,8 @@ export interface JobState {
   /** After this instant the job is over whatever happened (timeout + grace); gc scrubs it. */
   deadline: string;
   runner: { pid: number; startTime: string | undefined; tmpDir: string };
-  job: { id: number; projectId: number; projectPath: string; pipelineId: number; ref: string };
+  /** pipelineId only when the response file has one (runner >= 19.0): never a made-up 0. */
+  job: { id: number; projectId: number; projectPath: string; pipelineId?: number; ref: string };
   slot: number;
   isolation: Isolation;
   user?: JobUser;

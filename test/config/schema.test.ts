@@ -100,7 +100,7 @@ test('role names must be unique', () => {
 
 test('every ID-token condition without ID-token verification is a config error, not a guess', () => {
   const values: Record<(typeof ID_TOKEN_CONDITIONS)[number], unknown> = {
-    protected: true, environments: ['production'], environment_protected: true, deployment_tiers: ['production'],
+    environments: ['production'], environment_protected: true, deployment_tiers: ['production'],
     pipeline_sources: ['push'], user_logins: ['alice'],
   };
   for (const cond of ID_TOKEN_CONDITIONS) {
@@ -110,8 +110,9 @@ test('every ID-token condition without ID-token verification is a config error, 
     assert.doesNotThrow(() => validateConfig({ ...doc, gitlab: { url: 'https://gitlab.example.com', jwks_file: '/etc/jobrole/jwks.json' } }, 'x'));
     assert.throws(() => validateConfig({ ...doc, gitlab: { jwks_file: '/etc/jobrole/jwks.json' } }, 'x'), /jwks_file is set but \[gitlab\].url is empty/);
   }
-  // Response-file facts need no token.
+  // Response-file facts need no token; protected comes from git_info.protected with gitlab-runner >= 18.3.
   assert.doesNotThrow(() => validateConfig({ roles: [role({ allow: { projects: ['g/*'], refs: ['main'], ref_types: ['branch'] } })] }, 'x'));
+  assert.doesNotThrow(() => validateConfig({ roles: [role({ allow: { projects: ['g/*'], protected: true } })] }, 'x'));
 });
 
 test('strategy and delivery combinations', () => {

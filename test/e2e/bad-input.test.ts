@@ -39,7 +39,7 @@ const CASES: Case[] = [
   { name: 'unknown key', stage: ['config'], config: GOOD.replace('[job]', '[job]\ndeliverey = "env"'), exit: 2, says: /\[job\]\.deliverey: unknown key \(known keys in \[job\]: role_variable/ },
   { name: 'unknown section', stage: ['config'], config: GOOD.replace('[job]', '[driver2]'), exit: 2, says: /\[driver2\]: unknown section or key/ },
   { name: 'a value of the wrong type', stage: ['config'], config: GOOD.replace('[job]', 'slots = "four"\n[job]'), exit: 2, says: /\[driver\]\.slots = "four": expected a whole number from 1 to 64/ },
-  { name: 'an ID-token condition without ID-token verification', stage: ['config'], config: `${GOOD}  [roles.allow]\n  protected = true\n`, exit: 2, says: /allow\.protected: needs a verified GitLab ID token, but ID-token verification is not configured/ },
+  { name: 'an ID-token condition without ID-token verification', stage: ['config'], config: `${GOOD}  [roles.allow]\n  environments = ["production"]\n`, exit: 2, says: /allow\.environments: needs a verified GitLab ID token, but ID-token verification is not configured/ },
   { name: 'missing config file', stage: ['config'], config: '', exit: 2, says: /config .*nope\.toml does not exist: pass --config <path>, set JOBROLE_CONFIG, or create \/etc\/jobrole\/config\.toml/ },
   { name: 'missing JOB_RESPONSE_FILE', stage: ['config'], response: null, exit: 2, says: /JOB_RESPONSE_FILE is not set: jobrole stages must be started by gitlab-runner/ },
   { name: 'truncated JOB_RESPONSE_FILE', stage: ['config'], response: JSON.stringify(buildJobResponse({ jobId: 7 })).slice(0, 60), exit: 2, says: /job response file .* is not valid JSON \(60 bytes; truncated\?\)/ },

@@ -105,7 +105,7 @@ describe('ID-token conditions (assume-role, delivery env)', () => {
       const facts = { jobId: nextJob++, ref: 'main' };
       const { r, from } = await job(facts, 'prod-only', undefined, { CI_COMMIT_REF_PROTECTED: 'true' });
       assertRefusedInPrepare(r);
-      assert.match(r.jobLog, /protected: needs a verified GitLab ID token, and the job supplied none \(declare id_tokens: in the job\)/);
+      assert.match(r.jobLog, /protected: needs an ID token or gitlab-runner >= 18\.3 with GitLab >= 18\.3: the response file has no git_info\.protected .*declare id_tokens: in the job/);
       assertNoAwsCall(world.emu, from);
     });
   });
@@ -358,13 +358,13 @@ describe('config validation', () => {
 name = "prod-only"
 arn = "arn:aws:iam::111122223333:role/prod-only"
   [roles.allow]
-  protected = true
+  environments = ["production"]
 `,
     });
   });
   after(() => world.close());
 
-  test('allow.protected without [gitlab].url is a system failure of the config stage naming the key', async () => {
+  test('allow.environments without [gitlab].url is a system failure of the config stage naming the key', async () => {
     const from = world.emu.calls.length;
     const r = await world.job({
       response: buildJobResponse({ jobId: 6900, projectPath: 'group/app' }),
@@ -375,7 +375,7 @@ arn = "arn:aws:iam::111122223333:role/prod-only"
     assert.equal(r.prepareAttempts, 3, 'a system failure of config is retried by the runner');
     assert.ok(r.stages.filter((s) => s.name === 'config').every((s) => s.exitCode === 2));
     assert.ok(!r.stages.some((s) => s.name === 'prepare'), 'prepare must not run after config failed');
-    assert.match(r.jobLog, /\[\[roles\]\] "prod-only"\.allow\.protected: needs a verified GitLab ID token, but ID-token verification is not configured \(set \[gitlab\]\.url\)/);
+    assert.match(r.jobLog, /\[\[roles\]\] "prod-only"\.allow\.environments: needs a verified GitLab ID token, but ID-token verification is not configured \(set \[gitlab\]\.url\)/);
     assert.match(r.jobLog, new RegExp(`config ${world.configPath.replace(/[.]/g, '\\.')}`));
     assert.doesNotMatch(r.jobLog, /should-not-run/);
     assertNoAwsCall(world.emu, from);

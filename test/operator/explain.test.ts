@@ -65,10 +65,10 @@ test('a denied job shows which condition failed', async (t) => {
   assert.equal(r.decision.kind, 'deny');
   assert.match(r.text, /Requested role: "deploy-prod" \(from JOBROLE_ROLE\)/);
   assert.match(r.text, /FAILED refs: ref "feature\/x" does not match "main"/);
-  assert.match(r.text, /FAILED protected: needs a verified GitLab ID token/);
+  assert.match(r.text, /FAILED protected: needs an ID token or gitlab-runner >= 18\.3/);
   assert.match(r.text, /ok +projects: project "group\/app" matches "group\/app"/);
   assert.match(r.text, /Decision: DENY: role "deploy-prod" \(asked for in JOBROLE_ROLE\) is refused/);
-  assert.match(r.text, /"feature\/x" +\[response-file\]/);
+  assert.match(r.text, /"feature\/x" +\[response-file git_info\.ref\]/);
   assert.ok(!r.text.includes('SECRET'), 'the clone URL token never appears');
 });
 
@@ -117,7 +117,7 @@ test('a verified ID token supplies the protected fact and its claims are shown w
   const r = await explain({ config: s.config, responseFile: s.responseFile, variables: { JOBROLE_ROLE: 'deploy-prod' }, idToken: await token(s.key) });
   assert.equal(r.decision.kind, 'allow');
   assert.match(r.text, /ID token \(JOBROLE_ID_TOKEN\):\n  verified: issuer https:\/\/gitlab.example.com/);
-  assert.match(r.text, /ref_protected +"true" +\[id-token\]/);
+  assert.match(r.text, /ref_protected +"true" +\[id-token ref_protected\]/);
   assert.match(r.text, /Decision: ALLOW: "deploy-prod"/);
 });
 

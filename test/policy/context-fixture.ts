@@ -2,11 +2,15 @@
 
 import type { VerifiedClaims } from '../../src/identity/claims.js';
 import type { JobContext } from '../../src/runner/job-context-types.js';
+import { parseMergeRequestRef } from '../../src/runner/merge-request-ref.js';
 
 export interface ContextFacts {
   jobId?: number;
   projectId?: number;
-  pipelineId?: number;
+  /** null: the runner sent none (older than 19.0). */
+  pipelineId?: number | null;
+  /** git_info.protected: undefined = absent (runner < 18.3), null = sent as null (GitLab < 18.3). */
+  gitProtected?: boolean | null;
   projectPath?: string;
   ref?: string;
   refType?: string;
@@ -22,7 +26,7 @@ export function jobContext(f: ContextFacts = {}): JobContext {
   const ctx: JobContext = {
     jobId: rf(jobId),
     projectId: rf(f.projectId ?? 77),
-    pipelineId: rf(f.pipelineId ?? 900),
+    pipelineId: f.pipelineId === null ? undefined : rf(f.pipelineId ?? 900),
     projectPath: rf(projectPath),
     projectName: rf(projectPath.split('/').pop() ?? ''),
     jobName: rf('deploy'),
@@ -32,6 +36,12 @@ export function jobContext(f: ContextFacts = {}): JobContext {
     sha: rf('0123456789abcdef0123456789abcdef01234567'),
     repoUrl: rf(`https://gitlab.example.com/${projectPath}.git`),
     timeoutSeconds: rf(3600),
+    protectedRef: f.gitProtected !== undefined && f.gitProtected !== null ? { ...rf(f.gitProtected), field: 'git_info.protected' } : undefined,
+    namespaceId: undefined,
+    rootNamespaceId: undefined,
+    userId: undefined,
+    mergeRequest: parseMergeRequestRef(ref),
+    runnerFields: { gitProtected: f.gitProtected !== undefined, projectFullPath: true, pipelineId: f.pipelineId !== null },
     idToken: undefined,
   };
   if (f.claims !== undefined) {

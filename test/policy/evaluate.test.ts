@@ -131,7 +131,8 @@ test('ID-token conditions without a token: denied, each saying the token is need
   assert.equal(tokenVerdicts.length, 6);
   for (const v of tokenVerdicts) {
     assert.equal(v.ok, false);
-    assert.match(v.detail, /needs a verified GitLab ID token.*id_tokens:/);
+    // protected can also come from git_info.protected (gitlab-runner >= 18.3), and says so.
+    assert.match(v.detail, v.condition === 'protected' ? /needs an ID token or gitlab-runner >= 18\.3.*id_tokens:/ : /needs a verified GitLab ID token.*id_tokens:/);
   }
 });
 
@@ -145,7 +146,7 @@ test('ID-token conditions with a verified token that satisfies them: allowed', (
 test('each ID-token condition fails on its own when its claim is wrong or missing', () => {
   const cases: Array<[Record<string, unknown>, string, RegExp]> = [
     [{ ref_protected: false }, 'protected', /ref_protected is false in the ID token, rule wants true/],
-    [{ ref_protected: undefined }, 'protected', /ref_protected is false/],
+    [{ ref_protected: undefined }, 'protected', /ID token has no ref_protected claim/],
     [{ environment: 'staging' }, 'environments', /environment "staging" does not match "production", "prod-\*"/],
     [{ environment: undefined }, 'environments', /environment \(none\) does not match/],
     [{ environment_protected: false }, 'environment_protected', /environment_protected is false, rule wants true/],

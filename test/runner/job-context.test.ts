@@ -21,7 +21,7 @@ test('every fact comes from the response file, tagged with its source', () => {
   const ctx = jobContextFromResponse(RESPONSE, 'r.json');
   assert.equal(ctx.jobId.value, 4242);
   assert.equal(ctx.projectId.value, 77);
-  assert.equal(ctx.pipelineId.value, 900);
+  assert.equal(ctx.pipelineId?.value, 900);
   assert.equal(ctx.projectPath.value, 'group/app');
   assert.equal(ctx.projectName.value, 'app');
   assert.equal(ctx.jobName.value, 'deploy');
@@ -31,7 +31,7 @@ test('every fact comes from the response file, tagged with its source', () => {
   assert.equal(ctx.sha.value, 'abc123');
   assert.equal(ctx.timeoutSeconds?.value, 3600);
   assert.equal(ctx.idToken, undefined, 'the response file never supplies a verified token');
-  for (const k of ['jobId', 'projectId', 'pipelineId', 'projectPath', 'ref', 'refType', 'repoUrl'] as const) assert.equal(ctx[k].source, 'response-file');
+  for (const k of ['jobId', 'projectId', 'pipelineId', 'projectPath', 'ref', 'refType', 'repoUrl'] as const) assert.equal(ctx[k]?.source, 'response-file');
 });
 
 test('the variables list never overrides a fact', () => {
@@ -55,7 +55,7 @@ test('project path falls back to the clone URL; defaults for optional fields', (
   assert.equal(ctx.projectPath.value, 'g/sub/p');
   assert.equal(ctx.projectName.value, 'p');
   assert.equal(ctx.refType.value, 'branch');
-  assert.equal(ctx.pipelineId.value, 0);
+  assert.equal(ctx.pipelineId, undefined, 'no pipeline id is made up');
   assert.equal(ctx.timeoutSeconds, undefined);
   assert.equal(jobContextFromResponse({ ...RESPONSE, runner_info: { timeout: 0 } }, 'r').timeoutSeconds, undefined);
 });
@@ -103,4 +103,33 @@ test('readJobContext: reads JOB_RESPONSE_FILE; unset, missing or truncated files
     assert.ok(!e.message.includes('glcbt'), 'file content is not echoed');
     return true;
   });
+});
+
+test('runner generations: absent, zero and null fields are "not sent", never made up', () => {
+  const v14 = jobContextFromResponse({ id: 5, job_info: { name: 'b', stage: 't', project_id: 9, project_name: 'app' }, git_info: { repo_url: 'https://gitlab-ci-token:x@h.example/acme/app.git', ref: 'main', sha: 'a'.repeat(40), before_sha: '', ref_type: 'branch', refspecs: [], depth: 20 }, runner_info: { timeout: 60 } }, 'r');
+  assert.equal(v14.pipelineId, undefined);
+  assert.equal(v14.protectedRef, undefined);
+  assert.deepEqual(v14.runnerFields, { gitProtected: false, projectFullPath: false, pipelineId: false });
+  assert.equal(v14.projectPath.field, 'git_info.repo_url');
+  const v19OldGitlab = jobContextFromResponse({ id: 5, job_info: { project_id: 9, project_full_path: '', pipeline_id: 0, namespace_id: 0, user_id: 0 }, git_info: { repo_url: 'https://gitlab-ci-token:x@h.example/acme/app.git', ref: 'main', protected: null } }, 'r');
+  assert.equal(v19OldGitlab.pipelineId, undefined, 'pipeline_id 0 means GitLab did not send it');
+  assert.equal(v19OldGitlab.namespaceId, undefined);
+  assert.equal(v19OldGitlab.userId, undefined);
+  assert.equal(v19OldGitlab.protectedRef, undefined, 'protected null means GitLab did not send it');
+  assert.deepEqual(v19OldGitlab.runnerFields, { gitProtected: true, projectFullPath: true, pipelineId: true });
+  assert.equal(v19OldGitlab.projectPath.value, 'acme/app', 'empty project_full_path falls back to the clone URL');
+  const v19 = jobContextFromResponse({ id: 5, job_info: { project_id: 9, project_full_path: 'acme/app', pipeline_id: 77, namespace_id: 3, root_namespace_id: 2, user_id: 4 }, git_info: { ref: 'refs/merge-requests/7/merge', protected: false } }, 'r');
+  assert.deepEqual([v19.pipelineId?.value, v19.namespaceId?.value, v19.rootNamespaceId?.value, v19.userId?.value], [77, 3, 2, 4]);
+  assert.deepEqual(v19.protectedRef, { value: false, source: 'response-file', field: 'git_info.protected' });
+  assert.deepEqual(v19.mergeRequest, { iid: 7, kind: 'merge' });
+  assert.equal(v19.projectPath.field, 'job_info.project_full_path');
+});
+
+test('project path under a relative URL root: the root is not part of the path', () => {
+  const doc = { id: 5, job_info: { project_id: 9 }, git_info: { repo_url: 'https://gitlab-ci-token:x@host.example/gitlab/group/app.git', ref: 'main' } };
+  assert.equal(jobContextFromResponse(doc, 'r', { gitlabUrl: 'https://host.example/gitlab' }).projectPath.value, 'group/app');
+  assert.equal(jobContextFromResponse(doc, 'r', { gitlabUrl: 'https://host.example/gitlab/' }).projectPath.value, 'group/app');
+  assert.equal(jobContextFromResponse(doc, 'r', { gitlabUrl: 'https://host.example' }).projectPath.value, 'gitlab/group/app', 'no root configured: a group named gitlab');
+  assert.equal(projectPathFromRepoUrl('https://h/gitlab/gitlab/app.git', 'https://h/gitlab'), 'gitlab/app');
+  assert.equal(projectPathFromRepoUrl('https://h/other/app.git', 'https://h/gitlab'), 'other/app', 'a URL outside the root is kept whole');
 });
