@@ -7,12 +7,20 @@ import { jobLog, stderrLog } from './runner/job-log.js';
 import { printError, runStageCommand } from './runner/stage-command.js';
 import { SystemFailure } from './runner/exit-codes.js';
 import { VERSION } from './version.js';
+import { authorControlledWarnings } from './policy/author-controlled.js';
 
 interface Global {
   config?: string | undefined;
 }
 
 const load = (argv: Global): Promise<JobroleConfig> => loadConfig(configPath(argv.config, process.env));
+
+/** For operator commands: the config plus its warnings on stderr (never in a job's log). */
+async function loadWarn(argv: Global): Promise<JobroleConfig> {
+  const config = await load(argv);
+  for (const w of authorControlledWarnings(config.roles)) process.stderr.write(`jobrole: warning: ${w}\n`);
+  return config;
+}
 
 /** Operator commands: errors print one line and exit 1. */
 async function operator(fn: () => Promise<number | void>): Promise<number> {
@@ -63,7 +71,7 @@ export async function runCli(argv: string[]): Promise<number> {
         .option('restore', { type: 'boolean', default: false, describe: 'restore a swapped instance profile and clear the unhealthy mark' }),
     async (a) => {
       set(await operator(async () => {
-        const config = await load(a);
+        const config = await loadWarn(a);
         if (a.restore) {
           const { operatorRestore } = await import('./stages/restore.js');
           return operatorRestore(config, jobLog());
@@ -78,7 +86,7 @@ export async function runCli(argv: string[]): Promise<number> {
       y.positional('action', { choices: ['init'] as const, demandOption: true }),
     async (a) => {
       set(await operator(async () => {
-        const config = await load(a);
+        const config = await loadWarn(a);
         const { hostInit } = await import('./isolation/host-init.js');
         const d = config.driver;
         const lines = await hostInit({ prefix: d.job_user_prefix, slots: d.slots, homeRoot: d.home_dir, stateDir: d.state_dir, buildsDir: d.builds_dir, cacheDir: d.cache_dir, auditLog: d.audit_log, configPath: config.source }, { nftTable: d.firewall_table });
@@ -101,7 +109,7 @@ export async function runCli(argv: string[]): Promise<number> {
     async (a) => {
       set(await operator(async () => {
         const { explainCommand } = await import('./operator/explain-command.js');
-        return explainCommand({ config: await load(a), responseFile: a.response, idToken: a['id-token'], vars: (a.var ?? []).map(String) });
+        return explainCommand({ config: await loadWarn(a), responseFile: a.response, idToken: a['id-token'], vars: (a.var ?? []).map(String) });
       }));
     })
     .command('_broker', false, {}, async () => {

@@ -12,7 +12,7 @@ export interface AllowConditions {
   projects?: string[];
   refs?: string[];
   ref_types?: RefType[];
-  /** Needs a verified ID token. */
+  /** git_info.protected (gitlab-runner >= 18.3), else a verified ID token's ref_protected. */
   protected?: boolean;
   /** Needs a verified ID token. */
   environments?: string[];

@@ -7,6 +7,7 @@ import type { JobroleConfig } from '../config/types.js';
 import type { CommandRunner } from '../isolation/command.js';
 import { withCentralPolicy } from '../policy/central.js';
 import { stateLayout } from '../state/job-store.js';
+import { authorControlledWarnings } from '../policy/author-controlled.js';
 import { checkClockSkew, checkHostCredentials } from './checks/aws.js';
 import { callerIdentity } from './checks/caller-identity.js';
 import { checkConfigValid, checkPrivileges } from './checks/config.js';
@@ -74,6 +75,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps = {}): Pro
   const central = await centralPolicy(opts.config, deps, now);
   const config = central.config;
   results.push(...central.results);
+  results.push(...authorControlledWarnings(config.roles).map((w) => warn(w)));
   results.push(...checkPrivileges(config, (deps.uid ?? (() => process.getuid?.() ?? -1))()));
 
   const sts = deps.sts ?? once(() => stsClient(config.aws));

@@ -1,5 +1,6 @@
 // config.example.toml: parses and validates, shows the defaults, and documents every key the schema has.
 
+import { authorControlledWarnings } from '../../src/policy/author-controlled.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -50,4 +51,12 @@ test('every role key and allow condition in types.ts appears in the example', ()
   assert.ok(keys.includes('delivery') && keys.includes('user_logins'), 'sanity: the interface parser found optional keys');
   for (const key of keys) assert.ok(documented.has(key), `${key} missing from config.example.toml`);
   assert.ok(/^\s*\[roles\.allow\]/m.test(exampleText));
+});
+
+test('config.example.toml grants nothing by a ref glob (or an author-chosen condition) without protected = true', () => {
+  const c = parseConfigText(exampleText, 'config.example.toml');
+  for (const role of c.roles) {
+    if (role.allow.refs !== undefined || role.allow.ref_types !== undefined) assert.equal(role.allow.protected, true, `role ${role.name}`);
+  }
+  assert.deepEqual(authorControlledWarnings(c.roles), []);
 });

@@ -218,7 +218,7 @@ describe('ID-token conditions (assume-role, delivery env)', () => {
       // The fork's author also claims to be group/app through the variables they control.
       const { r, from } = await job(facts, 'app', token, { CI_PROJECT_PATH: 'group/app', CI_MERGE_REQUEST_PROJECT_PATH: 'group/app' });
       assertRefusedInPrepare(r);
-      assert.match(r.jobLog, /role "app" \(asked for in JOBROLE_ROLE\) is refused for project "fork\/app", branch "patch-1"/);
+      assert.match(r.jobLog, /role "app" \(asked for in JOBROLE_ROLE\) is refused for project "fork\/app", merge-request pipeline on "patch-1"/);
       assert.match(r.jobLog, /projects: project "fork\/app" \(ID token: project_path "group\/app", job_project_path "fork\/app"\) does not match "group\/app"/);
       assertNoAwsCall(world.emu, from);
       await assertTokenNotLeaked(world, r, token);

@@ -98,7 +98,11 @@ describe('real runner payloads × pipeline kinds', () => {
   }
 
   test('explain shows the facts and where each came from, per runner generation', async () => {
-    const old = (await explainCase('detached-mr', '14.1', true)).text;
+    const first = await explainCase('detached-mr', '14.1', true);
+    const old = first.text;
+    // Config validation names the role that grants on a condition the job author chooses (MR pipelines: anyone's MR).
+    assert.match(first.r.stderr, /^jobrole: warning: \[\[roles\]\] "mr" grants on allow\.pipeline_sources, which whoever writes \.gitlab-ci\.yml or triggers the pipeline chooses/m);
+    assert.equal(first.r.stderr.split('\n').filter((l) => l.includes('warning')).length, 1, first.r.stderr);
     assert.match(old, /response file +written by gitlab-runner 14\.1-18\.2/);
     assert.match(old, /project +"acme\/app" +\[response-file git_info\.repo_url\]/);
     assert.match(old, /pipeline id +\(not sent\) +\[response-file: job_info\.pipeline_id needs gitlab-runner >= 19\.0\]/);

@@ -167,3 +167,32 @@ test('central policy: fetched fresh and merged; a broken parameter fails', async
   assert.ok(find(b.lines, /^FAIL central policy .* is unusable: roles: expected \[\[roles\]\].*jobs on this host fail/), b.lines.join('\n'));
   assert.equal(b.ok, false);
 });
+
+test('a role granting on conditions the job author chooses, without a protection, is a WARN naming role and conditions', async (t) => {
+  const s = await setup(t, `
+[gitlab]
+url = "https://gitlab.example.com"
+[[roles]]
+name = "deploy-env"
+arn = "arn:aws:iam::111122223333:role/deploy-env"
+  [roles.allow]
+  environments = ["production"]
+  pipeline_sources = ["web"]
+[[roles]]
+name = "deploy-safe"
+arn = "arn:aws:iam::111122223333:role/deploy-safe"
+  [roles.allow]
+  environments = ["production"]
+  environment_protected = true
+[[roles]]
+name = "users-on-protected"
+arn = "arn:aws:iam::111122223333:role/users-on-protected"
+  [roles.allow]
+  user_logins = ["alice"]
+  protected = true
+`);
+  const r = await runDoctor({ config: s.config }, s.deps);
+  const warned = r.lines.filter((l) => /whoever writes \.gitlab-ci\.yml/.test(l));
+  assert.equal(warned.length, 1, r.lines.join('\n'));
+  assert.match(warned[0] ?? '', /^WARN .*\[\[roles\]\] "deploy-env" grants on allow\.environments, allow\.pipeline_sources, .*add protected = true or environment_protected = true/);
+});
