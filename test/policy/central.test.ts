@@ -176,12 +176,12 @@ test('a parameter that breaks later: the last good copy is kept, loudly, and the
 
 test('a merged config that breaks a cross-key rule is a SystemFailure naming the parameter', async (t) => {
   const s = await setup(t);
-  const protectedRole = '[[roles]]\nname = "deploy"\narn = "arn:aws:iam::111122223333:role/deploy"\n  [roles.allow]\n  protected = true\n';
-  s.mock.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: protectedRole, Version: 4 } });
+  const envRole = '[[roles]]\nname = "deploy"\narn = "arn:aws:iam::111122223333:role/deploy"\n  [roles.allow]\n  environments = ["production"]\n';
+  s.mock.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: envRole, Version: 4 } });
   const err = await withCentralPolicy(s.config, s.deps).then(() => assert.fail('expected failure'), (e: Error) => e);
   assert.ok(err instanceof SystemFailure);
   assert.match(err.message, /SSM parameter \/jobrole\/roles/);
-  assert.match(err.message, /"deploy"\.allow\.protected: needs a verified GitLab ID token/);
+  assert.match(err.message, /"deploy"\.allow\.environments: needs a verified GitLab ID token/);
 });
 
 test('a damaged cache file is ignored with a warning and SSM is asked', async (t) => {
