@@ -41,73 +41,110 @@ function procForms(address: string): { tcp?: string; tcp6?: string } {
 
 const port = (p: number): string => p.toString(16).toUpperCase().padStart(4, '0');
 
+/** One lookup: the client's end (remote) of a connection accepted on our local address:port. */
+export interface PeerQuery {
+  remote: string;
+  remotePort: number;
+  local: string;
+  localPort: number;
+}
+
 /**
- * A read of `file` that started after the call. Concurrent lookups share one read instead of each parsing a
- * table that, on a busy host, holds tens of thousands of TIME_WAIT entries.
+ * Client ends of ESTABLISHED (st 01) connections to `server` (our address:port as printed in the table):
+ * "address:port" of the client -> the uids its entries name. One pass over the table, however many clients.
  */
-function freshReader(read: () => Promise<string>): () => Promise<string> {
-  let running: Promise<string> | undefined;
-  let queued: Promise<string> | undefined;
-  const start = (): Promise<string> => (running = read().finally(() => (running = undefined)));
-  return () => {
-    if (running === undefined) return start();
-    queued ??= running.catch(() => '').then(() => {
-      queued = undefined;
-      return running ?? start();
-    });
-    return queued;
-  };
-}
-
-const readers = new Map<string, () => Promise<string>>();
-function readTable(path: string): Promise<string> {
-  let r = readers.get(path);
-  if (r === undefined) {
-    r = freshReader(() => readFile(path, 'utf8'));
-    readers.set(path, r);
-  }
-  return r();
-}
-
-/** uids of ESTABLISHED (st 01) lines whose local and remote address:port are exactly the given ones. */
-function uidsIn(text: string, local: string, remote: string): number[] {
-  const needle = `: ${local} ${remote} 01 `;
-  const uids: number[] = [];
+export function clientEnds(text: string, server: string): Map<string, Set<number>> {
+  const needle = ` ${server} 01 `;
+  const ends = new Map<string, Set<number>>();
   for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) {
+    const bol = text.lastIndexOf('\n', i) + 1;
     const eol = text.indexOf('\n', i);
-    // after the state: tx:rx, tr:when, retrnsmt, uid
+    // "  sl: local remote st tx:rx tr:when retrnsmt uid ..."; the client's end is the local column of its line
+    const before = text.slice(bol, i).trim().split(/\s+/);
+    const client = before[before.length - 1];
     const uid = Number(text.slice(i + needle.length, eol === -1 ? undefined : eol).trim().split(/\s+/)[3]);
-    if (Number.isInteger(uid)) uids.push(uid);
+    if (client === undefined || !Number.isInteger(uid)) continue;
+    let uids = ends.get(client);
+    if (uids === undefined) ends.set(client, (uids = new Set()));
+    uids.add(uid);
   }
-  return uids;
+  return ends;
 }
+
+type Read = (path: string) => Promise<string>;
+
+/** Resolves every query with one read of each table (tcp, then tcp6 for what tcp did not show). */
+async function resolveBatch(queries: PeerQuery[], procRoot: string, read: Read): Promise<Array<number | undefined>> {
+  const found: Array<Set<number> | undefined> = queries.map(() => undefined);
+  for (const table of ['tcp', 'tcp6'] as const) {
+    const open = queries
+      .map((q, i) => ({ i, client: procForms(q.remote)[table], server: procForms(q.local)[table], q }))
+      .filter((o) => found[o.i] === undefined && o.client !== undefined && o.server !== undefined);
+    if (open.length === 0) continue;
+    let text: string;
+    try {
+      text = await read(`${procRoot}/net/${table}`);
+    } catch {
+      continue;
+    }
+    const byServer = new Map<string, Map<string, Set<number>>>();
+    for (const o of open) {
+      const server = `${o.server}:${port(o.q.localPort)}`;
+      let ends = byServer.get(server);
+      if (ends === undefined) byServer.set(server, (ends = clientEnds(text, server)));
+      const uids = ends.get(`${o.client}:${port(o.q.remotePort)}`);
+      if (uids !== undefined) found[o.i] = uids;
+    }
+  }
+  // No entry, or entries that disagree: unknown (the caller fails closed).
+  return found.map((uids) => (uids !== undefined && uids.size === 1 ? [...uids][0] : undefined));
+}
+
+export type PeerUidLookup = (query: PeerQuery) => Promise<number | undefined>;
+
+/**
+ * A lookup that batches: every query waits for a read of the tables that *starts after* it was asked (so the
+ * connection it names is in it), and all queries waiting together share that one read and one pass over it.
+ * Under a connection flood the cost is one table read per batch, not one per connection; on a busy host the
+ * table holds tens of thousands of entries.
+ */
+export function batchedPeerUidLookup(procRoot = '/proc', read: Read = (p) => readFile(p, 'utf8')): PeerUidLookup {
+  let queue: Array<{ query: PeerQuery; resolve: (uid: number | undefined) => void }> = [];
+  let running = false;
+  const drain = async (): Promise<void> => {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        const uids = await resolveBatch(batch.map((b) => b.query), procRoot, read).catch(() => batch.map(() => undefined));
+        batch.forEach((b, i) => b.resolve(uids[i]));
+      }
+    } finally {
+      running = false;
+    }
+  };
+  return (query) =>
+    new Promise((resolve) => {
+      queue.push({ query, resolve });
+      if (!running) void drain();
+    });
+}
+
+const lookups = new Map<string, PeerUidLookup>();
 
 /**
  * uid of the socket whose local end is the client's remote:remotePort and whose remote end is our
  * local:localPort (both default 127.0.0.1), among ESTABLISHED entries of this network namespace.
  * undefined when there is no such entry, or when entries disagree (fail closed).
  */
-export async function resolvePeerUidFromProc(
+export function resolvePeerUidFromProc(
   remotePort: number,
   localPort: number,
   addresses: { remote: string; local: string } = { remote: '127.0.0.1', local: '127.0.0.1' },
   procRoot = '/proc',
 ): Promise<number | undefined> {
-  const client = procForms(addresses.remote);
-  const server = procForms(addresses.local);
-  const uids = new Set<number>();
-  for (const table of ['tcp', 'tcp6'] as const) {
-    const c = client[table];
-    const s = server[table];
-    if (c === undefined || s === undefined) continue;
-    let text: string;
-    try {
-      text = await readTable(`${procRoot}/net/${table}`);
-    } catch {
-      continue;
-    }
-    for (const uid of uidsIn(text, `${c}:${port(remotePort)}`, `${s}:${port(localPort)}`)) uids.add(uid);
-    if (uids.size > 0) break;
-  }
-  return uids.size === 1 ? [...uids][0] : undefined;
+  let lookup = lookups.get(procRoot);
+  if (lookup === undefined) lookups.set(procRoot, (lookup = batchedPeerUidLookup(procRoot)));
+  return lookup({ remote: addresses.remote, remotePort, local: addresses.local, localPort });
 }

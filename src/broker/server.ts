@@ -1,8 +1,9 @@
 // The per-job credentials endpoint: serves the AWS container-credentials protocol on 127.0.0.1 to the job only.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import type { IssuedSession, SessionSource } from '../credentials/types.js';
+import { connectionGate, type GateLimits } from './connection-gate.js';
 import { runAt } from './later.js';
 import { resolvePeerUidFromProc } from './peer-uid.js';
 import { startRefresher, type RetryPolicy } from './refresher.js';
@@ -26,6 +27,10 @@ export interface CredentialServerOptions {
   resolvePeerUid?: (remotePort: number, localPort: number, addresses?: { remote: string; local: string }) => Promise<number | undefined>;
   /** Backoff between failed refreshes; default 1 s doubling up to 30 s. */
   retry?: RetryPolicy;
+  /** Connection caps and the first-request deadline (DEFAULT_GATE_LIMITS). */
+  limits?: Partial<GateLimits>;
+  /** Inactivity timeout of an admitted connection, and keep-alive idle time; default 5000 ms. */
+  idleMs?: number;
 }
 
 export interface CredentialServer {
@@ -38,6 +43,10 @@ export interface CredentialServer {
 }
 
 export const CREDENTIALS_PATH = '/creds';
+
+/** Connections the kernel queues before we accept them (clamped to net.core.somaxconn): a burst of connects
+ *  from a flooder is accepted, checked and reset rather than left to drop the job's own SYNs. */
+const LISTEN_BACKLOG = 4096;
 
 /** RFC 3339 without milliseconds, as IMDS and ECS write it. */
 function rfc3339(d: Date): string {
@@ -61,7 +70,8 @@ export async function startCredentialServer(opts: CredentialServerOptions): Prom
   const expected = tokenDigest(opts.token);
   const resolveUid = opts.resolvePeerUid ?? resolvePeerUidFromProc;
   const allowed = opts.allowedUids === undefined ? undefined : new Set(opts.allowedUids);
-  const peerUids = new WeakMap<Socket, Promise<number | undefined>>();
+  /** The uid each admitted socket was checked for (at accept, once per connection). */
+  const peerUids = new WeakMap<Socket, number>();
   let port = 0;
   let stopped = false;
 
@@ -80,27 +90,13 @@ export async function startCredentialServer(opts: CredentialServerOptions): Prom
     send(res, status, { Code: code, Message: `request refused: ${reason}` });
   };
 
-  /** uid of the connecting socket, looked up once per connection (keep-alive clients ask many times). */
-  const peerUid = (socket: Socket): Promise<number | undefined> => {
-    let p = peerUids.get(socket);
-    if (p === undefined) {
-      const remote = socket.remoteAddress ?? '';
-      const local = socket.localAddress ?? '';
-      p = resolveUid(socket.remotePort ?? 0, socket.localPort ?? 0, { remote, local }).catch(() => undefined);
-      peerUids.set(socket, p);
-    }
-    return p;
-  };
-
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (stopped || nowMs() >= opts.deadline.getTime()) return deny(res, 403, 'AccessDenied', 'job-over', req);
     const denial = checkRequest(req, port, expected);
     if (denial !== undefined) return deny(res, denial.status, denial.code, denial.reason, req);
-    let uid: number | undefined;
-    if (allowed !== undefined) {
-      uid = await peerUid(req.socket);
-      if (uid === undefined || !allowed.has(uid)) return deny(res, 403, 'AccessDenied', `uid ${uid ?? 'unknown'} not allowed`, req);
-    }
+    // The gate admitted this connection only after checking its uid; a socket it did not admit never gets here.
+    const uid = peerUids.get(req.socket);
+    if (allowed !== undefined && (uid === undefined || !allowed.has(uid))) return deny(res, 403, 'AccessDenied', 'uid not checked', req);
     const path = (req.url ?? '').split('?')[0];
     if (path !== CREDENTIALS_PATH) return deny(res, 404, 'NotFound', 'unknown path', req);
     if (req.method !== 'GET') return deny(res, 405, 'MethodNotAllowed', `method ${req.method ?? '?'}`, req);
@@ -118,17 +114,35 @@ export async function startCredentialServer(opts: CredentialServerOptions): Prom
     });
   };
 
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
+  const idleMs = opts.idleMs ?? 5000;
+  // Not listening itself: the gate hands it connections (still paused, unread) once their uid is allowed.
+  const http = createServer({ keepAliveTimeout: idleMs, maxHeaderSize: 16 * 1024 }, (req, res) => {
+    gate.requestStarted(req.socket);
     handle(req, res).catch(() => {
       if (!res.headersSent) send(res, 500, { Code: 'InternalError', Message: 'internal error' });
       else res.destroy();
     });
   });
-  server.maxHeadersCount = 50;
+  http.maxHeadersCount = 50;
+  http.timeout = idleMs; // inactivity of an admitted connection: destroyed
+
+  const gate = connectionGate({
+    allowedUids: allowed,
+    resolveUid: (socket) =>
+      resolveUid(socket.remotePort ?? 0, socket.localPort ?? 0, { remote: socket.remoteAddress ?? '', local: socket.localAddress ?? '' }),
+    admit: (socket, uid) => {
+      if (uid !== 'unchecked') peerUids.set(socket, uid);
+      http.emit('connection', socket);
+      socket.resume();
+    },
+    onDeny: (reason, socket) => emit('deny', `${reason}; connection from port ${socket.remotePort ?? '?'} reset`),
+    ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+  });
+  const server = createNetServer({ pauseOnConnect: true }, (socket) => gate.onConnection(socket));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+    server.listen({ host: '127.0.0.1', port: 0, exclusive: true, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -144,7 +158,7 @@ export async function startCredentialServer(opts: CredentialServerOptions): Prom
     deadlineTimer.cancel();
     refresher.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
+    gate.closeAll();
     await closed;
     finish(how);
   };

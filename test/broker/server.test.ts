@@ -6,6 +6,7 @@ import { startCredentialServer, type CredentialServerOptions } from '../../src/b
 import type { IssuedSession } from '../../src/credentials/types.js';
 import { fakeSession, fakeSource } from './fixtures/fake-source.js';
 import { get } from './fixtures/http-get.js';
+import { Agent } from 'node:http';
 
 const TOKEN = 'job-token-0123456789abcdef0123456789abcdef';
 const HOUR = 3600_000;
@@ -81,34 +82,39 @@ describe('credentials server', () => {
     });
   });
 
-  test('checks the connecting uid with the resolver, once per connection', async () => {
+  test('checks the connecting uid at accept, once per connection, and resets a foreign one unanswered', async () => {
     const seen: number[] = [];
     const resolver = async (remotePort: number, localPort: number): Promise<number> => {
       seen.push(remotePort);
       assert.ok(localPort > 0);
       return 4242;
     };
-    await withServer({ allowedUids: [1000], resolvePeerUid: resolver }, async (port, initial) => {
-      const r = await get(port, { token: TOKEN });
-      assert.equal(r.status, 403);
-      assert.deepEqual(secretsIn(r.body, initial), []);
+    await withServer({ allowedUids: [1000], resolvePeerUid: resolver }, async (port, _initial, events) => {
+      await assert.rejects(get(port, { token: TOKEN }), { code: 'ECONNRESET' });
+      assert.deepEqual(events.map((e) => e.type), ['deny']);
+      assert.match(events[0]!.detail, /^uid 4242 not allowed; connection from port \d+ reset$/);
     });
     await withServer({ allowedUids: [1000, 4242], resolvePeerUid: resolver }, async (port) => {
-      assert.equal((await get(port, { token: TOKEN })).status, 200);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (let i = 0; i < 3; i++) assert.equal((await get(port, { token: TOKEN, agent })).status, 200);
+      } finally {
+        agent.destroy();
+      }
     });
     await withServer({ allowedUids: [4242], resolvePeerUid: async () => undefined }, async (port) => {
-      assert.equal((await get(port, { token: TOKEN })).status, 403, 'unknown uid fails closed');
+      await assert.rejects(get(port, { token: TOKEN }), { code: 'ECONNRESET' }, 'unknown uid fails closed');
     });
-    assert.equal(seen.length, 2);
+    assert.equal(seen.length, 2, 'one lookup per connection, not per request');
   });
 
-  test('with the real /proc resolver, this process is allowed by its own uid and refused otherwise', async () => {
+  test('with the real /proc resolver, this process is allowed by its own uid and reset otherwise', async () => {
     const me = process.getuid!();
     await withServer({ allowedUids: [me] }, async (port) => {
       assert.equal((await get(port, { token: TOKEN })).status, 200);
     });
     await withServer({ allowedUids: [me + 1] }, async (port) => {
-      assert.equal((await get(port, { token: TOKEN })).status, 403);
+      await assert.rejects(get(port, { token: TOKEN }), { code: 'ECONNRESET' });
     });
   });
 
