@@ -18,5 +18,5 @@ export function conflictMessage(names: string[], refuse: boolean): string {
   const list = names.join(', ');
   return refuse
     ? `this job defines ${list} in its CI variables, which would override the credentials jobrole issues. Remove them from the project/group CI/CD settings or .gitlab-ci.yml (long-lived keys in CI variables are what jobrole replaces), or ask the operator to set [job].conflicting_variables = "warn".`
-    : `warning: this job defines ${list} in its CI variables; they override the credentials jobrole issued, so the job may not use its role.`;
+    : `this job defines ${list} in its CI variables; they override the credentials jobrole issued, so the job may not use its role.`;
 }

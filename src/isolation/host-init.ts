@@ -5,6 +5,7 @@ import { dirname, join, relative, isAbsolute } from 'node:path';
 import type { JobUser } from '../state/types.js';
 import type { CommandRunner } from './command.js';
 import { ensureOwnedDir, type DirOutcome } from './dirs.js';
+import { checkSharedDir, isSystemDir } from './shared-dirs.js';
 import { DEFAULT_TABLE, installImdsBlock, verifyImdsBlock } from './firewall.js';
 import { ensureJobUsers } from './users.js';
 
@@ -54,6 +55,19 @@ export async function hostInit(opts: HostInitOptions, deps: HostInitDeps = {}): 
   for (const [key, p] of Object.entries({ state_dir: opts.stateDir, builds_dir: opts.buildsDir, cache_dir: opts.cacheDir, audit_log: opts.auditLog })) {
     if (!isAbsolute(p)) throw new Error(`[driver].${key} must be an absolute path, got "${p}"`);
   }
+  // These are jobrole's own directories (host init sets their owner and mode), so none may be a system directory.
+  for (const [key, p] of Object.entries({ state_dir: opts.stateDir, builds_dir: opts.buildsDir, cache_dir: opts.cacheDir, home_dir: opts.homeRoot })) {
+    if (isSystemDir(p)) {
+      throw new Error(`[driver].${key} = "${p}" is a directory the whole host shares; host init would take it over (owner and mode): give jobrole a directory of its own, e.g. /var/lib/jobrole/${key.replace('_dir', '')}`);
+    }
+  }
+  const auditDir = dirname(opts.auditLog);
+  // The audit log's directory is jobrole's own only if host init makes it (or made it: root, 0700). An existing
+  // other directory, /var/log above all, is shared: checked, never changed.
+  const auditExisting = await lstat(auditDir).catch(() => undefined);
+  const auditShared = auditDir !== opts.stateDir && (isSystemDir(auditDir) ||
+    (auditExisting !== undefined && !(auditExisting.isDirectory() && auditExisting.uid === 0 && (auditExisting.mode & 0o7777) === 0o700)));
+  const auditLine = auditShared ? await checkSharedDir(auditDir, '[driver].audit_log', 'the audit log') : undefined;
   const lines: string[] = [];
   const users: JobUser[] = await ensureJobUsers(
     { prefix: opts.prefix, slots: opts.slots, homeRoot: opts.homeRoot },
@@ -68,11 +82,11 @@ export async function hostInit(opts: HostInitOptions, deps: HostInitDeps = {}): 
   const stateHow = `root, 0711 so job users can reach their credential files${nested.length > 0 ? ` and ${nested.join(', ')}` : ''} inside it`;
   lines.push(say(`state dir ${opts.stateDir}`, await ensureOwnedDir(opts.stateDir, 0, 0, stateMode), stateHow));
 
-  const auditDir = dirname(opts.auditLog);
   if (nested.some((p) => p === auditDir || within(auditDir, p))) {
     throw new Error(`[driver].audit_log's directory ${auditDir} must not contain builds, cache or home dirs: it is root-only`);
   }
-  if (auditDir !== opts.stateDir) lines.push(say(`audit log dir ${auditDir}`, await ensureOwnedDir(auditDir, 0, 0, 0o700), 'root, 0700'));
+  if (auditLine !== undefined) lines.push(auditLine);
+  else if (auditDir !== opts.stateDir) lines.push(say(`audit log dir ${auditDir}`, await ensureOwnedDir(auditDir, 0, 0, 0o700), 'root, 0700'));
 
   for (const [what, root] of [['builds', opts.buildsDir], ['cache', opts.cacheDir]] as const) {
     lines.push(say(`${what} dir ${root}`, await ensureOwnedDir(root, 0, 0, 0o755), 'root, 0755'));

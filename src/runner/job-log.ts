@@ -24,7 +24,8 @@ export function jobLog(out: NodeJS.WritableStream = process.stdout, err: NodeJS.
   return {
     line: (text) => write(out, text),
     ok: (text) => write(out, `${BOLD_GREEN}${text}${RESET}`),
-    warn: (text) => write(err, `${BOLD_YELLOW}jobrole: ${text.replace(/\n/g, `${RESET}\n${BOLD_YELLOW}`)}${RESET}`),
+    // "WARNING:" first, like gitlab-runner's own warnings, so a search of the job log finds both.
+    warn: (text) => write(err, `${BOLD_YELLOW}WARNING: jobrole: ${text.replace(/\n/g, `${RESET}\n${BOLD_YELLOW}`)}${RESET}`),
     error: (text) => write(err, `${BOLD_RED}jobrole: ${text.replace(/\n/g, `${RESET}\n${BOLD_RED}`)}${RESET}`),
     async section(name, header, body, opts = {}) {
       const id = `jobrole_${name}`.replace(/[^\w.-]/g, '_');

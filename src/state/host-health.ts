@@ -52,12 +52,16 @@ export async function clearUnhealthy(stateDir: string): Promise<void> {
   });
 }
 
+/** What an unhealthy host says: since when, why, and (once) how to get back; the reason may already say how. */
+export function unhealthyText(health: Extract<HostHealth, { healthy: false }>): string {
+  const reason = health.reason.trim().replace(/\.+$/, '');
+  const how = reason.includes(RESTORE_COMMAND) ? '' : ` It refuses jobs until an operator fixes it and runs \`${RESTORE_COMMAND}\`.`;
+  return `this host is marked unhealthy since ${health.since}: ${reason}.${how}`;
+}
+
 /** Throws the system failure every job gets while the host is unhealthy. */
 export async function refuseIfUnhealthy(stateDir: string): Promise<void> {
   const health = await readHealth(stateDir);
   if (health.healthy) return;
-  throw new SystemFailure(
-    `this host is marked unhealthy since ${health.since}: ${health.reason}. It refuses jobs until an operator ` +
-      `fixes it and runs \`${RESTORE_COMMAND}\``,
-  );
+  throw new SystemFailure(unhealthyText(health));
 }

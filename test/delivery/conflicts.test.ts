@@ -30,6 +30,6 @@ test('conflictMessage names the variables and the fix, never a value', () => {
   assert.ok(refuse.includes('[job].conflicting_variables = "warn"'));
   assert.ok(refuse.includes('Remove them'));
   const warn = conflictMessage(['AWS_PROFILE'], false);
-  assert.ok(warn.startsWith('warning: this job defines AWS_PROFILE'));
+  assert.ok(warn.startsWith('this job defines AWS_PROFILE'), 'the job log adds WARNING: in front');
   assert.ok(warn.includes('may not use its role'));
 });

@@ -35,6 +35,8 @@ test('while SSM is unreachable the cached policy is used, with a warning in the 
   try {
     const r = await job(903);
     assert.equal(r.status, 'success', r.jobLog);
+    // Searchable like the runner's own warnings: the line starts with WARNING: (after its colour code).
+    assert.match(r.jobLog.replace(/\u001b\[[0-9;]*m/g, ''), /^WARNING: jobrole: central policy \(SSM parameter \/jobrole\/roles\) cannot be read/m);
     assert.match(r.jobLog, /central policy \(SSM parameter \/jobrole\/roles\) cannot be read \(InternalServerError: .*\): SSM is unreachable or throttling\. Using the last good copy \(version 1\), fetched \S+ \(\d+s ago\)\./);
     assert.match(r.jobLog, /assumed-role\/fleet-deployer\/gitlab-8-903/);
   } finally {

@@ -6,6 +6,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { RestoreFailed } from '../../src/credentials/instance-profile-restore.js';
 import { clearUnhealthy, HEALTH_FILE, markUnhealthy, readHealth, refuseIfUnhealthy } from '../../src/state/host-health.js';
 
 let dir: string;
@@ -43,6 +44,19 @@ describe('host health', () => {
       assert.match(err.message, /jobrole gc --restore/);
       return true;
     });
+  });
+
+  test('the refusal says each sentence once, whether or not the reason already names the restore command', async () => {
+    const sentences = (m: string) => m.split(/(?<=\.) /).map((s) => s.trim()).filter((s) => s !== '');
+    for (const reason of [new RestoreFailed('i-0abc', 'credentials-expired', 'the driver credentials expired').message, 'restore of i-1 failed.']) {
+      await markUnhealthy(dir, reason, () => new Date('2030-01-01T00:00:00Z'));
+      const err = await refuseIfUnhealthy(dir).then(() => assert.fail('expected a refusal'), (e: Error) => e);
+      const all = sentences(err.message);
+      assert.equal(new Set(all).size, all.length, `a sentence repeats: ${err.message}`);
+      assert.equal(err.message.split('jobrole gc --restore').length - 1, 1, `the restore command once: ${err.message}`);
+      assert.doesNotMatch(err.message, /\.\./);
+      assert.match(err.message, /\.$/);
+    }
   });
 
   test('an unreadable marker counts as unhealthy (fail closed)', async () => {

@@ -6,7 +6,7 @@ import type { JobroleConfig } from '../../config/types.js';
 import type { CommandRunner } from '../../isolation/command.js';
 import { verifyImdsBlock } from '../../isolation/firewall.js';
 import { jobUserName, lookupJobUser } from '../../isolation/users.js';
-import { readHealth, RESTORE_COMMAND } from '../../state/host-health.js';
+import { readHealth, unhealthyText } from '../../state/host-health.js';
 import type { JobUser } from '../../state/types.js';
 import { fail, pass, skip, type CheckResult } from './result.js';
 
@@ -66,7 +66,7 @@ export async function checkHost(config: JobroleConfig, deps: HostCheckDeps = {})
     const health = await readHealth(config.driver.state_dir);
     out.push(health.healthy
       ? pass('host health: no unhealthy marker')
-      : fail(`host marked unhealthy since ${health.since}: ${health.reason}: fix it, then run \`${RESTORE_COMMAND}\``));
+      : fail(unhealthyText(health)));
   } catch (err) {
     out.push(fail(`host health marker in ${config.driver.state_dir} cannot be read (${(err as Error).message})`));
   }
