@@ -2,16 +2,15 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, issuedSecrets, isRoot, filesContaining, DEBIAN_AWS, DEBIAN_PYTHON, type World, DEPLOYER_ROLE } from './world.js';
 import { leaked, waitForEndpoint } from './attacker-helpers.js';
+import { stsClientForJobs } from './job-readable.js';
 
 
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users and nftables rules';
-const STS_CLIENT = createRequire(import.meta.url).resolve('@aws-sdk/client-sts');
 const response = (jobId: number) => buildJobResponse({ jobId, projectId: 5, projectPath: 'group/app', ref: 'main' });
 /** Reads one field of the endpoint's answer, fetched the way the SDKs do. */
 const field = (name: string) =>
@@ -19,7 +18,10 @@ const field = (name: string) =>
 
 describe('attacker: secrets from inside a job (isolation users, endpoint delivery)', { skip: NOT_ROOT }, () => {
   let world: World;
+  /** The JS SDK, readable by the job user even when the checkout is not. */
+  let STS_CLIENT: string;
   before(async () => {
+    STS_CLIENT = await stsClientForJobs();
     world = await startWorld({ isolation: 'users', slots: 1, roles: DEPLOYER_ROLE });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
   });

@@ -4,12 +4,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, issuedSecrets, isRoot, filesContaining, DEBIAN_AWS, DEBIAN_PYTHON, type World } from './world.js';
 import { leaked } from './attacker-helpers.js';
+import { stsClientForJobs } from './job-readable.js';
 
 const ROLES = `
 [[roles]]
@@ -25,7 +25,6 @@ const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job use
 const SCALE = 0.01;
 const LIFETIME_S = 9;
 const RUN_S = 3 * LIFETIME_S;
-const STS_CLIENT = createRequire(import.meta.url).resolve('@aws-sdk/client-sts');
 const short = (accessKeyId: string) => createHash('sha256').update(accessKeyId).digest('hex').slice(0, 12);
 
 // One client for the whole job each: they must refresh through the endpoint on their own.
@@ -42,7 +41,8 @@ while time.time() < end:
         print('py-long FAIL', type(e).__name__, flush=True)
     time.sleep(2)
 `;
-const JS_LONG = `
+/** STS_CLIENT: the JS SDK bundled where the job user can read it (the checkout may be 0700). */
+const jsLong = (STS_CLIENT: string) => `
 import { createHash } from 'node:crypto';
 const m = await import(${JSON.stringify(STS_CLIENT)});
 const c = new m.STSClient({ region: 'us-east-1', endpoint: process.env.EP });
@@ -65,7 +65,7 @@ describe('a job longer than its credentials (isolation users, endpoint delivery)
     world = await startWorld({ isolation: 'users', slots: 1, roles: ROLES, emulator: { credentialLifetimeScale: SCALE } });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
     await writeFile(join(world.dir, 'long.py'), PY_LONG, { mode: 0o644 });
-    await writeFile(join(world.dir, 'long.mjs'), JS_LONG, { mode: 0o644 });
+    await writeFile(join(world.dir, 'long.mjs'), jsLong(await stsClientForJobs()), { mode: 0o644 });
   });
   after(() => world?.close());
 
