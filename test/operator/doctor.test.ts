@@ -153,6 +153,13 @@ test('host setup: users, directories with owners and modes, and a missing firewa
   const bad = await runDoctor({ config: s.config }, deps);
   assert.ok(find(bad.lines, /^FAIL builds dir .*\/builds\/slot2: mode 0755, expected 0700: run `jobrole host init`/), bad.lines.join('\n'));
   assert.ok(find(bad.lines, /^FAIL cache dir .*\/cache\/slot1: owned by 0:0, expected jobrole-job1 \(51002:51002\)/), bad.lines.join('\n'));
+  // The audit log in a shared directory (like /var/log, root 0755) is fine; one others can write is not.
+  await chmod(join(s.dir, 'audit'), 0o755);
+  const shared = await runDoctor({ config: s.config }, deps);
+  assert.ok(!find(shared.lines, /^FAIL audit log dir/), shared.lines.join('\n'));
+  await chmod(join(s.dir, 'audit'), 0o777);
+  const open = await runDoctor({ config: s.config }, deps);
+  assert.ok(find(open.lines, /^FAIL audit log dir .*\/audit: mode 0777 is writable by group or others/), open.lines.join('\n'));
 });
 
 test('central policy: fetched fresh and merged; a broken parameter fails', async (t) => {

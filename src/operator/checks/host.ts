@@ -26,6 +26,8 @@ interface WantDir {
   owner: string;
   /** Accepted modes. */
   modes: number[];
+  /** A directory jobrole may share with others (the audit log's, e.g. /var/log): any mode not writable by group or others. */
+  shared?: boolean;
 }
 
 function within(parent: string, child: string): boolean {
@@ -41,7 +43,9 @@ async function dirProblem(d: WantDir): Promise<string | undefined> {
   if (!st.isDirectory()) return 'is not a directory (a symlink or file is in its place)';
   const problems: string[] = [];
   if (st.uid !== d.uid || st.gid !== d.gid) problems.push(`owned by ${st.uid}:${st.gid}, expected ${d.owner} (${d.uid}:${d.gid})`);
-  if (!d.modes.includes(st.mode & 0o7777)) problems.push(`mode ${octal(st.mode & 0o7777)}, expected ${d.modes.map(octal).join(' or ')}`);
+  if (d.shared === true) {
+    if ((st.mode & 0o022) !== 0) problems.push(`mode ${octal(st.mode & 0o7777)} is writable by group or others; expected ${d.modes.map(octal).join(' or ')}, or a root-owned shared directory only root can write`);
+  } else if (!d.modes.includes(st.mode & 0o7777)) problems.push(`mode ${octal(st.mode & 0o7777)}, expected ${d.modes.map(octal).join(' or ')}`);
   return problems.length > 0 ? problems.join(', ') : undefined;
 }
 
@@ -51,7 +55,8 @@ function wantedDirs(c: JobroleConfig, users: JobUser[]): WantDir[] {
   // 0711: job users pass through to their own credential files (files/<job>, owned by them); they list nothing.
   const out = [root('state dir', d.state_dir, [0o711])];
   const auditDir = dirname(d.audit_log);
-  if (auditDir !== d.state_dir) out.push(root('audit log dir', auditDir, [0o700]));
+  // host init makes it root 0700 when it creates it, and only checks an existing shared one (e.g. /var/log).
+  if (auditDir !== d.state_dir) out.push({ ...root('audit log dir', auditDir, [0o700]), shared: true });
   out.push(root('home root', d.home_dir, [0o755, 0o711, 0o700]));
   for (const [what, base] of [['builds dir', d.builds_dir], ['cache dir', d.cache_dir]] as const) {
     out.push(root(what, base, [0o755]));
