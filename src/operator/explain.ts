@@ -63,7 +63,7 @@ export async function explain(opts: ExplainOptions): Promise<{ text: string; dec
   const tokenLines: string[] = [];
   let tokenProblem: string | undefined;
   if ((variables[tokenName] ?? '').trim() === '') {
-    tokenLines.push('  none supplied: conditions that need one (protected, environments, ...) cannot hold');
+    tokenLines.push('  none supplied: conditions that need one (environments, pipeline_sources, ...; protected unless the runner sends git_info.protected) cannot hold');
   } else {
     try {
       ctx.idToken = await (opts.verify ?? verifyJobIdToken)(config, env, collectingLog(warnings));
