@@ -65,7 +65,9 @@ async function prepareJob(
 
   const requested = readRoleRequest(env, config.job.role_variable);
   // pipeline_id only when GitLab vouches for it (response file, or the verified token below): never a made-up 0.
-  const auditBase = () => ({ job_id: ctx.jobId.value, job_key: current().key, project: ctx.projectPath.value, project_id: ctx.projectId.value, pipeline_id: trustedPipelineId(ctx), ref: ctx.ref.value });
+  const auditBase = () => ({ job_id: ctx.jobId.value, job_key: current().key, project: ctx.projectPath.value, project_id: ctx.projectId.value, pipeline_id: trustedPipelineId(ctx), ref: ctx.ref.value,
+    // Only what the runner sent (>= 18.5 with a GitLab that sends them): undefined fields are left out of the line.
+    namespace_id: ctx.namespaceId?.value, root_namespace_id: ctx.rootNamespaceId?.value, user_id: ctx.userId?.value });
   if (requested !== undefined || config.job.default_role !== '') {
     try {
       ctx.idToken = await verifyJobIdToken(config, env, log);

@@ -182,13 +182,17 @@ describe('real runner payloads × pipeline kinds', () => {
     assert.equal(old.r.status, 'success', old.r.jobLog);
     const oldEvents = (await world.audit()).filter((e) => e.job_id === old.c.jobId);
     assert.ok(oldEvents.length >= 3, JSON.stringify(oldEvents));
-    for (const e of oldEvents) assert.ok(!('pipeline_id' in e), `audit ${String(e.event)} has pipeline_id ${String(e.pipeline_id)}`);
+    for (const e of oldEvents) {
+      for (const k of ['pipeline_id', 'namespace_id', 'root_namespace_id', 'user_id']) assert.ok(!(k in e), `audit ${String(e.event)} has ${k} ${String(e[k])}`);
+    }
     const oldSession = world.emu.sessions.find((s) => s.tags['gitlab:job_id'] === String(old.c.jobId));
     assert.ok(oldSession, 'the session carries the job id tag');
     assert.equal(oldSession.tags['gitlab:pipeline_id'], undefined, 'no pipeline_id tag without a pipeline id from GitLab');
     const now = await runCase('branch', '19.0', 'main', false);
     assert.equal(now.r.status, 'success', now.r.jobLog);
     assert.ok((await world.audit()).filter((e) => e.job_id === now.c.jobId).every((e) => e.pipeline_id === 801));
+    const nowDecision = (await world.audit()).find((e) => e.job_id === now.c.jobId && e.event === 'decision');
+    assert.deepEqual([nowDecision?.namespace_id, nowDecision?.root_namespace_id, nowDecision?.user_id], [7, 7, 5], 'job_info ids of runner >= 18.5 are audited');
     assert.equal(world.emu.sessions.find((s) => s.tags['gitlab:job_id'] === String(now.c.jobId))?.tags['gitlab:pipeline_id'], '801');
     // A verified token also vouches for the pipeline id.
     const tok = await runCase('branch', '16.11', 'main', true);
