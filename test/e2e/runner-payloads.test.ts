@@ -127,6 +127,21 @@ describe('real runner payloads × pipeline kinds', () => {
     assert.match(noProt, /FAILED protected: needs an ID token or gitlab-runner >= 18\.3/);
   });
 
+  test('explain --id-token with a mangled token or a missing file: a user error that never echoes the value', async () => {
+    const c = pipelineCase('branch', { jobId: nextJob++ });
+    const file = join(world.dir, `response-bad-token-${c.jobId}.json`);
+    await writeFile(file, JSON.stringify(runnerPayload('19.0', c)));
+    const good = await world.emu.oidc.mintToken(gitlabTokenClaims(c, AUDIENCE, oidcHost(world.emu)));
+    const mangled = `${good.slice(0, 300)} ${good.slice(300)}`;
+    for (const arg of [mangled, join(world.dir, 'no-such-token-file')]) {
+      const r = await world.cliAsync(['explain', '--response', file, '--id-token', arg]);
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, /--id-token: /);
+      assert.doesNotMatch(r.stderr, /internal error|ENAMETOOLONG/);
+      assert.ok(!r.stderr.includes(good.slice(20, 60)) && !r.stdout.includes(good.slice(20, 60)), 'no part of the token is echoed');
+    }
+  });
+
   test('ID tokens of older GitLab versions for a fork MR run in the parent', async () => {
     // <= 18.2.1: project_path is the parent; GitLab says the ref is not protected and it is an MR pipeline.
     assert.deepEqual(parseVerdicts((await explainCase('fork-mr-in-parent', '18.3', true, '18.2.1')).text), v(R, R, A, A));
