@@ -112,13 +112,19 @@ export async function runCli(argv: string[]): Promise<number> {
         return explainCommand({ config: await loadWarn(a), responseFile: a.response, idToken: a['id-token'], vars: (a.var ?? []).map(String) });
       }));
     })
+    .command('serve', 'credentials broker (HTTPS) for jobs on any executor: GET /v1/credentials/<role> with the job\'s ID token', (y) => y, async (a) => {
+      set(await operator(async () => {
+        const { serveCommand } = await import('./serve/serve-command.js');
+        return serveCommand(await load(a));
+      }));
+    })
     .command('_broker', false, {}, async () => {
       set(await operator(async () => {
         const { brokerMain } = await import('./stages/broker.js');
         await brokerMain();
       }));
     })
-    .demandCommand(1, 'name a command: config, prepare, run, cleanup, gc, host init, doctor or explain')
+    .demandCommand(1, 'name a command: config, prepare, run, cleanup, gc, host init, doctor, explain or serve')
     .strict()
     .version(VERSION)
     .help()

@@ -4,6 +4,7 @@ import type {
   AllowConditions, AwsSection, DriverSection, GitlabSection, InstanceProfileSection, JobSection, JobroleConfig,
   PolicySection, RoleConfig,
 } from './types.js';
+import { parseServe } from './serve-section.js';
 import { ConfigError, absPath, bool, duration, int, list, oneOf, parseTable, str, table, url } from './fields.js';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
@@ -199,7 +200,7 @@ function checkDirectories(d: DriverSection): void {
 
 /** Validates a parsed TOML document into a JobroleConfig. Throws ConfigError with a precise message. */
 export function validateConfig(doc: Record<string, unknown>, source: string): JobroleConfig {
-  const sections = ['driver', 'aws', 'job', 'gitlab', 'instance_profile', 'policy', 'roles'];
+  const sections = ['driver', 'aws', 'job', 'gitlab', 'instance_profile', 'policy', 'roles', 'serve'];
   for (const key of Object.keys(doc)) {
     if (!sections.includes(key)) throw new ConfigError(`[${key}]: unknown section or key (known: ${sections.map((s) => (s === 'roles' ? '[[roles]]' : `[${s}]`)).join(', ')})`);
   }
@@ -214,6 +215,7 @@ export function validateConfig(doc: Record<string, unknown>, source: string): Jo
     instance_profile: parseInstanceProfile(doc.instance_profile),
     policy: parsePolicy(doc.policy),
     roles: rolesRaw.map((r, i) => parseRole(r, `[[roles]] #${i + 1}`)),
+    ...(doc.serve !== undefined ? { serve: parseServe(doc.serve) } : {}),
   };
   checkDirectories(config.driver);
   crossCheck(config);

@@ -104,6 +104,21 @@ export interface PolicySection {
   cache_ttl: number;
 }
 
+/** `jobrole serve`: the HTTPS credentials broker for jobs on any executor. */
+export interface ServeSection {
+  /** host:port to listen on. */
+  listen: string;
+  /** PEM files; both or neither (neither = plain HTTP, allowed only on a loopback address). */
+  tls_cert: string;
+  tls_key: string;
+  /** The `aud` a job's ID token must carry for the broker; empty in the file = [gitlab].audience. */
+  audience: string;
+  /** Requests per second one job may make (bursts of 5x are allowed); above it: 429. */
+  rate_limit: number;
+  /** At most this many (job, role) sessions are cached; the least recently used goes first. */
+  max_cached: number;
+}
+
 export interface JobroleConfig {
   /** Where the config was loaded from (for messages). */
   source: string;
@@ -114,4 +129,6 @@ export interface JobroleConfig {
   instance_profile: InstanceProfileSection;
   policy: PolicySection;
   roles: RoleConfig[];
+  /** Present when the file has a [serve] section. */
+  serve?: ServeSection;
 }
