@@ -21,7 +21,7 @@ export interface SessionCacheOptions {
   /** [serve].max_cached. */
   maxEntries: number;
   now?: () => number;
-  /** A session with less than this left is never served (not even when renewal fails); default 60 s. */
+  /** A session with less than this (or a quarter of its life, if shorter) left is never served; default 60 s. */
   minValidityMs?: number;
 }
 
@@ -46,7 +46,10 @@ export function sessionCache(opts: SessionCacheOptions): SessionCache {
   const entries = new LruMap<string, Entry>(opts.maxEntries);
   const pending = new Map<string, Promise<IssuedSession>>();
 
-  const usable = (e: Entry, at: number) => e.session.credentials.expiration.getTime() - at > minValidity;
+  const usable = (e: Entry, at: number) => {
+    const exp = e.session.credentials.expiration.getTime();
+    return exp - at > Math.min(minValidity, (exp - e.obtainedAt) / 4);
+  };
 
   return {
     async get(key, obtain) {

@@ -1,6 +1,6 @@
 // An end-to-end world for `jobrole serve`: the AWS emulator + OIDC issuer, a config, a test CA, and broker processes.
 
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { get as httpGet, type Agent as HttpAgent, type IncomingHttpHeaders } from 'node:http';
 import { get as httpsGet, type Agent as HttpsAgent } from 'node:https';
 import { mkdtemp, rm, writeFile, readFile, chmod } from 'node:fs/promises';
@@ -229,4 +229,43 @@ export function getCredentials(url: string, authorization?: string, opts: { ca?:
 /** The STS calls of one action the emulator recorded since `from`. */
 export function stsCalls(emu: AwsEmulator, action: string, from = 0): number {
   return emu.calls.slice(from).filter((c) => c.service === 'sts' && c.action === action).length;
+}
+
+/** Runs a client command asynchronously (the emulator answers from this process, so never block it). */
+export function runClient(command: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err !== null && typeof err.code !== 'number') return reject(new Error(`${command}: ${err.message}\n${stderr}`));
+      resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
+    });
+  });
+}
+
+/** The environment a job on another executor would have: only the two container-credentials variables (and a clean home). */
+export function jobEnv(world: ServeWorld, url: string, token: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: '/usr/bin:/bin',
+    HOME: world.dir,
+    LANG: 'C.UTF-8',
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: url,
+    AWS_CONTAINER_AUTHORIZATION_TOKEN: token,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_REGION: 'us-east-1',
+    ...extra,
+  };
+}
+
+/** Asserts no token (nor its signature) and no issued secret appears in the broker's stdout/stderr or the audit log. */
+export async function assertNothingLeaked(world: ServeWorld, brokers: BrokerProcess[], tokens: string[]): Promise<void> {
+  const secrets = world.emu.sessions.flatMap((s) => [s.secretAccessKey, s.sessionToken].filter((v): v is string => typeof v === 'string' && v.length > 0));
+  const needles = [...tokens, ...tokens.map((t) => t.split('.')[2] ?? ''), ...secrets].filter((s) => s.length >= 16);
+  const audit = await world.audit();
+  const places: Array<[string, string]> = [['audit log', audit]];
+  for (const [i, b] of brokers.entries()) places.push([`broker ${i} stdout (access log)`, b.stdout()], [`broker ${i} stderr`, b.stderr()]);
+  for (const [where, text] of places) {
+    for (const n of needles) if (text.includes(n)) throw new Error(`a token or secret (${n.slice(0, 6)}...) appears in the ${where}`);
+  }
 }
