@@ -90,7 +90,7 @@ describe('TLS reload on SIGHUP and drain on SIGTERM', () => {
   let broker: BrokerProcess;
   const tokens: string[] = [];
   before(async () => {
-    world = await startServeWorld({ roles: DEPLOYER, tls: true });
+    world = await startServeWorld({ roles: DEPLOYER, tls: true, serve: 'rate_limit = 5000' });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
     broker = await world.start();
   });
