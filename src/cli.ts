@@ -95,19 +95,25 @@ export async function runCli(argv: string[]): Promise<number> {
     })
     .command('doctor', 'check this host and config; non-zero exit if anything fails', (y) =>
       y.option('runner-config', { type: 'string', describe: "gitlab-runner's config.toml to check the registration in" })
-        .option('dry-run-roles', { type: 'boolean', default: false, describe: 'really assume each role once (900 s, credentials discarded)' }),
+        .option('dry-run-roles', { type: 'boolean', default: false, describe: 'really assume each role once (900 s, credentials discarded)' })
+        .option('serve', { type: 'boolean', default: false, describe: 'a jobrole serve host: check [serve] (TLS, listen, issuer), skip the driver\'s host checks' }),
     async (a) => {
       set(await operator(async () => {
         const { doctorCommand } = await import('./operator/doctor-command.js');
-        return doctorCommand({ configPath: configPath(a.config, process.env), runnerConfig: a['runner-config'], dryRunRoles: a['dry-run-roles'] });
+        return doctorCommand({ configPath: configPath(a.config, process.env), runnerConfig: a['runner-config'], dryRunRoles: a['dry-run-roles'], serve: a.serve });
       }));
     })
     .command('explain', 'why a job would get (or not get) a role', (y) =>
-      y.option('response', { type: 'string', demandOption: true, describe: 'a job response file (JOB_RESPONSE_FILE)' })
+      y.option('response', { type: 'string', describe: 'a job response file (JOB_RESPONSE_FILE); without it, the broker\'s view: the ID token alone' })
         .option('id-token', { type: 'string', describe: 'the job\'s ID token, a file holding it, or - for stdin' })
-        .option('var', { type: 'array', string: true, describe: 'a job variable KEY=VALUE (e.g. JOBROLE_ROLE=deploy); repeatable' }),
+        .option('var', { type: 'array', string: true, describe: 'a job variable KEY=VALUE (e.g. JOBROLE_ROLE=deploy); repeatable' })
+        .option('role', { type: 'string', describe: 'jobrole serve: the role in the URL /v1/credentials/<role> (with --id-token, no --response)' }),
     async (a) => {
       set(await operator(async () => {
+        if (a.response === undefined) {
+          const { explainTokenCommand } = await import('./serve/explain-command.js');
+          return explainTokenCommand({ config: await loadWarn(a), idToken: a['id-token'], role: a.role });
+        }
         const { explainCommand } = await import('./operator/explain-command.js');
         return explainCommand({ config: await loadWarn(a), responseFile: a.response, idToken: a['id-token'], vars: (a.var ?? []).map(String) });
       }));

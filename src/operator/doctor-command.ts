@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import type { JobroleConfig } from '../config/types.js';
 import { runDoctor } from './doctor.js';
 
-export async function doctorCommand(opts: { configPath: string; runnerConfig: string | undefined; dryRunRoles: boolean }): Promise<number> {
+export async function doctorCommand(opts: { configPath: string; runnerConfig: string | undefined; dryRunRoles: boolean; serve?: boolean }): Promise<number> {
   let config: JobroleConfig | undefined;
   let configError: string | undefined;
   try {
@@ -17,6 +17,7 @@ export async function doctorCommand(opts: { configPath: string; runnerConfig: st
     ...(configError !== undefined ? { configError } : {}),
     ...(opts.runnerConfig !== undefined ? { runnerConfigPath: opts.runnerConfig } : {}),
     dryRunRoles: opts.dryRunRoles,
+    ...(opts.serve === true ? { serve: true } : {}),
   });
   for (const line of r.lines) process.stdout.write(`${line}\n`);
   return r.ok ? 0 : 1;

@@ -24,6 +24,8 @@ export interface DoctorOptions {
   runnerConfigPath?: string;
   /** Opt-in: AssumeRole each assume-role role once (900 s, credentials discarded). */
   dryRunRoles?: boolean;
+  /** A `jobrole serve` host: check [serve], skip the driver's host checks (job users, firewall, runner registration). */
+  serve?: boolean;
 }
 
 export interface DoctorDeps {
@@ -76,10 +78,21 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps = {}): Pro
   const config = central.config;
   results.push(...central.results);
   results.push(...authorControlledWarnings(config.roles).map((w) => warn(w)));
-  results.push(...checkPrivileges(config, (deps.uid ?? (() => process.getuid?.() ?? -1))()));
+  const serveOnly = opts.serve === true;
+  if (!serveOnly) results.push(...checkPrivileges(config, (deps.uid ?? (() => process.getuid?.() ?? -1))()));
+  if (serveOnly || config.serve !== undefined) {
+    const { checkServe } = await import('./checks/serve.js');
+    results.push(...(await checkServe(config, { now })));
+  }
 
   const sts = deps.sts ?? once(() => stsClient(config.aws));
   let caller: string | undefined;
+  const needsCredentials = !serveOnly || config.policy.ssm_parameter !== '' || config.roles.some((r) => r.strategy !== 'web-identity');
+  if (!needsCredentials) {
+    results.push(skip('host credentials: not needed (every role is web-identity, assumed with the job\'s own token)'));
+    results.push(...(await checkRoles(config, opts.dryRunRoles === true, sts, caller)));
+    return finish(results);
+  }
   try {
     const id = await callerIdentity(await sts(), now);
     caller = id.arn;
@@ -88,6 +101,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps = {}): Pro
     results.push(fail(`host credentials: cannot build an STS client (${(err as Error).message}): check [aws]`), skip('clock skew: no answer from STS'));
   }
   results.push(...(await checkRoles(config, opts.dryRunRoles === true, sts, caller)));
+  if (serveOnly) return finish(results);
   results.push(...(await checkHost(config, {
     ...(deps.run !== undefined ? { run: deps.run } : {}),
     ...(deps.nftTable !== undefined ? { nftTable: deps.nftTable } : {}),

@@ -3,17 +3,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { auditLog } from '../audit/audit-log.js';
 import { ssmClient, stsClient } from '../aws/clients.js';
 import type { JobroleConfig, ServeSection } from '../config/types.js';
-import { jwksFromDiscovery } from '../identity/jwks-discovery.js';
-import { jwksFromFile } from '../identity/jwks-file.js';
-import type { JwksSource } from '../identity/jwks-source.js';
-import { verifyIdToken } from '../identity/verify.js';
-import { stateLayout } from '../state/job-store.js';
 import { streamAccessLog, type AccessLog } from './access-log.js';
 import { authenticator } from './auth.js';
 import { hostForUrl, parseListen } from './listen.js';
@@ -22,9 +16,7 @@ import { rateLimiter } from './rate-limit.js';
 import { createHandler } from './routes.js';
 import { sessionCache } from './session-cache.js';
 import { loadTls } from './tls-files.js';
-
-/** The variable a job's id_tokens: entry should use: the SDKs send it as the Authorization header. */
-export const TOKEN_VARIABLE = 'AWS_CONTAINER_AUTHORIZATION_TOKEN';
+import { brokerVerifier, keySource } from './token-verifier.js';
 
 export interface ServeDeps {
   /** Operator messages (stderr). */
@@ -55,13 +47,6 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
   return () => (p ??= make().catch((err: unknown) => { p = undefined; throw err; }));
 }
 
-function keySource(config: JobroleConfig, warn: (m: string) => void): JwksSource {
-  const g = config.gitlab;
-  return g.jwks_file !== ''
-    ? jwksFromFile(g.jwks_file)
-    : jwksFromDiscovery({ issuer: g.url, cachePath: join(stateLayout(config.driver.state_dir).cache, 'jwks.json'), ttlSeconds: g.jwks_cache_ttl, warn });
-}
-
 /** Starts the broker with `settings` (from serveSettings: audience resolved, rules checked). */
 export async function startBroker(config: JobroleConfig, settings: ServeSection, deps: ServeDeps): Promise<RunningBroker> {
   const now = deps.now ?? Date.now;
@@ -69,10 +54,9 @@ export async function startBroker(config: JobroleConfig, settings: ServeSection,
   if (listen === undefined) throw new Error(`[serve].listen = ${JSON.stringify(settings.listen)} is not host:port`);
   const tls = settings.tls_cert !== '' ? await loadTls(settings.tls_cert, settings.tls_key) : undefined;
   const keys = keySource(config, deps.warn);
-  const g = config.gitlab;
   const auth = authenticator({
-    verify: (raw) => verifyIdToken(raw, { issuer: g.url, audience: settings.audience, keys, clockSkewSeconds: g.clock_skew, tokenName: TOKEN_VARIABLE }),
-    clockSkewSeconds: g.clock_skew,
+    verify: brokerVerifier(config, settings, keys),
+    clockSkewSeconds: config.gitlab.clock_skew,
     maxRemembered: settings.max_cached,
     now,
   });

@@ -63,7 +63,7 @@ export interface ServeWorld {
   close(): Promise<void>;
 }
 
-/** A CA and a server certificate for localhost / 127.0.0.1 signed by it (P-256, one day). */
+/** A CA and a server certificate for localhost / 127.0.0.1 signed by it (P-256, 30 days). */
 export function makeTestCa(dir: string, name = 'server'): TestCa {
   const caKey = join(dir, 'ca.key');
   const caPath = join(dir, 'ca.pem');
@@ -75,11 +75,11 @@ export function makeTestCa(dir: string, name = 'server'): TestCa {
   try {
     execFileSync('test', ['-f', caPath]);
   } catch {
-    ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKey, '-out', caPath, '-days', '1', '-subj', '/CN=jobrole test CA']);
+    ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKey, '-out', caPath, '-days', '30', '-subj', '/CN=jobrole test CA']);
   }
   ossl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', csr, '-subj', `/CN=localhost ${name}`]);
   execFileSync('sh', ['-c', `printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > "$1"`, 'sh', ext]);
-  ossl(['x509', '-req', '-in', csr, '-CA', caPath, '-CAkey', caKey, '-CAcreateserial', '-out', certPath, '-days', '1', '-extfile', ext]);
+  ossl(['x509', '-req', '-in', csr, '-CA', caPath, '-CAkey', caKey, '-CAcreateserial', '-out', certPath, '-days', '30', '-extfile', ext]);
   return { caPath, certPath, keyPath };
 }
 
