@@ -60,3 +60,12 @@ test('config.example.toml grants nothing by a ref glob (or an author-chosen cond
   }
   assert.deepEqual(authorControlledWarnings(c.roles), []);
 });
+
+test('the commented [serve] section documents every ServeSection key with its default', () => {
+  const block = /^# \[serve\]\n((?:# .*\n)+)/m.exec(exampleText);
+  assert.ok(block, 'a commented [serve] section');
+  const uncommented = (block[1] ?? '').split('\n').map((l) => l.replace(/^# ?/, '')).join('\n');
+  const c = parseConfigText(`[serve]\n${uncommented}`, 'serve example');
+  assert.deepEqual(c.serve, validateConfig({ serve: {} }, 'x').serve);
+  for (const key of interfaceKeys('ServeSection')) assert.ok(new RegExp(`^${key}\\s*=`, 'm').test(uncommented), `[serve].${key} missing from config.example.toml`);
+});
