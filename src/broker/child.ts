@@ -64,6 +64,7 @@ export async function runBrokerChild(deps: BrokerChildDeps): Promise<void> {
       source,
       initial,
       refreshBeforeSeconds: handshake.refreshBeforeSeconds,
+      ...(handshake.pollMs !== undefined ? { pollMs: handshake.pollMs } : {}),
       deadline,
       onIssue: (s) => {
         for (const secret of secretsOf(s)) liveFeed.publish(secret);

@@ -8,6 +8,8 @@ export interface BrokerHandshake {
   /** ISO 8601; the broker stops serving and exits at this instant. */
   deadline: string;
   refreshBeforeSeconds: number;
+  /** Also ask the source this often (ms); for sources that rotate credentials by themselves (IMDS). */
+  pollMs?: number;
   initial: {
     accessKeyId: string;
     secretAccessKey: string;
@@ -56,6 +58,8 @@ export function parseHandshake(text: string): BrokerHandshake {
   if (!isDate(deadline)) fail('deadline', 'an ISO 8601 instant');
   const refresh = o.refreshBeforeSeconds;
   if (typeof refresh !== 'number' || !Number.isFinite(refresh) || refresh < 0) fail('refreshBeforeSeconds', 'a number >= 0');
+  const pollMs = o.pollMs;
+  if (pollMs !== undefined && (typeof pollMs !== 'number' || !Number.isFinite(pollMs) || pollMs < 100)) fail('pollMs', 'a number >= 100');
   const uids = o.allowedUids;
   if (uids !== undefined && (!Array.isArray(uids) || !uids.every((u) => Number.isInteger(u) && (u as number) >= 0))) {
     fail('allowedUids', 'an array of uids');
@@ -82,6 +86,7 @@ export function parseHandshake(text: string): BrokerHandshake {
     sourceSpec: o.sourceSpec,
   };
   if (uids !== undefined) result.allowedUids = uids as number[];
+  if (pollMs !== undefined) result.pollMs = pollMs as number;
   return result;
 }
 

@@ -12,6 +12,11 @@ export interface RefresherOptions {
   source: SessionSource;
   initial: IssuedSession;
   refreshBeforeSeconds: number;
+  /**
+   * Also ask the source again this often (ms), for a source that rotates credentials by itself (IMDS renews an
+   * instance profile's well before they expire): an answer with the same key is not a new session.
+   */
+  pollMs?: number;
   now: () => number;
   retry: RetryPolicy;
   onIssue: (s: IssuedSession) => void;
@@ -43,7 +48,8 @@ export function startRefresher(opts: RefresherOptions): Refresher {
   let failures = 0;
 
   const scheduleFor = (s: IssuedSession, obtainedAt: number): void => {
-    const at = refreshTime(s.credentials.expiration.getTime(), obtainedAt, opts.refreshBeforeSeconds);
+    const due = refreshTime(s.credentials.expiration.getTime(), obtainedAt, opts.refreshBeforeSeconds);
+    const at = opts.pollMs !== undefined ? Math.min(due, obtainedAt + opts.pollMs) : due;
     pending = runAt(Math.max(at, opts.now() + opts.retry.initialMs), opts.now, attempt, true);
   };
 
@@ -53,6 +59,11 @@ export function startRefresher(opts: RefresherOptions): Refresher {
       (next) => {
         if (stopped) return;
         failures = 0;
+        if (next.credentials.accessKeyId === session.credentials.accessKeyId) {
+          session = next; // same key (a source that rotates by itself has not rotated yet)
+          scheduleFor(next, opts.now());
+          return;
+        }
         session = next;
         opts.onEvent('refresh', describe(next));
         opts.onIssue(next);

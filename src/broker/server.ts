@@ -18,6 +18,8 @@ export interface CredentialServerOptions {
   source: SessionSource;
   initial: IssuedSession;
   refreshBeforeSeconds: number;
+  /** Also ask the source this often (ms): it rotates credentials by itself (IMDS). */
+  pollMs?: number;
   deadline: Date;
   now?: () => Date;
   /** Called for every session obtained by a refresh (not for `initial`). */
@@ -79,6 +81,7 @@ export async function startCredentialServer(opts: CredentialServerOptions): Prom
     source: opts.source,
     initial: opts.initial,
     refreshBeforeSeconds: opts.refreshBeforeSeconds,
+    ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
     now: nowMs,
     retry: opts.retry ?? { initialMs: 1000, maxMs: 30_000 },
     onIssue: (s) => opts.onIssue?.(s),

@@ -85,6 +85,7 @@ function parseInstanceProfile(raw: unknown): InstanceProfileSection {
   return parseTable<InstanceProfileSection>(raw, '[instance_profile]', {
     propagation_timeout: { field: duration(5, 1800), default: 120 },
     poll_interval_ms: { field: int(50, 60000), default: 1000 },
+    rotation_poll_interval: { field: duration(1, 3600), default: 60 },
   });
 }
 
@@ -137,6 +138,9 @@ export function parseRole(raw: unknown, key: string): RoleConfig {
   }
   if (role.strategy !== 'instance-profile' && role.instance_profile !== '') {
     throw new ConfigError(`${label}.instance_profile = "${role.instance_profile}": only used with strategy = "instance-profile" (strategy is "${role.strategy}")`);
+  }
+  if (role.strategy === 'instance-profile' && role.delivery !== undefined && role.delivery !== 'endpoint') {
+    throw new ConfigError(`${label}.delivery = "${role.delivery}": strategy = "instance-profile" is always delivered through the per-job endpoint (the driver reads IMDS, the job never does); remove delivery or set it to "endpoint"`);
   }
   return { ...role, allow: parseAllow(allow, `${label}.allow`) };
 }

@@ -95,6 +95,8 @@ export interface InstanceProfileSection {
   /** Seconds to wait for the metadata service to serve the job's role before restoring and failing. */
   propagation_timeout: number;
   poll_interval_ms: number;
+  /** Seconds between the endpoint's checks whether IMDS has rotated the job role's credentials. */
+  rotation_poll_interval: number;
 }
 
 export interface PolicySection {

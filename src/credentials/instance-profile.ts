@@ -41,7 +41,7 @@ export interface InstanceProfileDeps {
   ec2: (credentials: AwsCredentials) => Promise<EC2Client>;
   /** STS client signing with the given credentials (the job's, read from the metadata service). */
   sts: (credentials: AwsCredentials) => Promise<STSClient>;
-  settings: InstanceProfileSection;
+  settings: Pick<InstanceProfileSection, 'propagation_timeout' | 'poll_interval_ms'>;
   /** Persists the undo and baseline records (0600 state); awaited before any EC2 change and again once the job's association id is known. */
   persistUndo: (undo: InstanceProfileUndo, baseline: BaselineCredentials) => Promise<void>;
   /** One line to the job log. */
@@ -55,7 +55,7 @@ export interface InstanceProfileDeps {
 }
 
 export interface InstanceProfileResult {
-  /** The confirmed metadata credentials (for the audit log and summary; the job reads IMDS itself). */
+  /** The confirmed metadata credentials: the first ones the job's endpoint serves (the job never reads IMDS). */
   session: IssuedSession;
   undo: InstanceProfileUndo;
   baseline: BaselineCredentials;

@@ -6,6 +6,7 @@ import { BuildFailure } from '../runner/exit-codes.js';
 import type { IssuedSession, SessionSource } from './types.js';
 import type { SessionTag } from './session.js';
 import type { VerifiedClaims } from '../identity/claims.js';
+import type { InstanceProfileSourceSpec } from './instance-profile-source.js';
 
 export interface SessionSpec {
   strategy: 'assume-role' | 'web-identity';
@@ -23,8 +24,18 @@ export interface SessionSpec {
   claims?: VerifiedClaims;
 }
 
+/** Any recipe the endpoint can refresh from: an STS call, or the instance profile IMDS serves. */
+export type SourceSpec = SessionSpec | InstanceProfileSourceSpec;
+
 /** Obtains one fresh session per the spec. */
-export async function sessionFromSpec(spec: SessionSpec): Promise<IssuedSession> {
+export async function sessionFromSpec(spec: SourceSpec): Promise<IssuedSession> {
+  if (spec.strategy === 'instance-profile') {
+    const [{ instanceProfileSession }, { createImdsClient }, { nodeHttpFetch }] = await Promise.all([
+      import('./instance-profile-source.js'), import('../aws/imds.js'), import('../aws/http-fetch.js'),
+    ]);
+    // node:http, not the global fetch: the broker runs without WebAssembly, which fetch needs.
+    return instanceProfileSession(spec, createImdsClient({ endpoint: spec.imdsEndpoint, fetch: nodeHttpFetch }));
+  }
   if (spec.strategy === 'web-identity') {
     const { webIdentitySession } = await import('./web-identity.js');
     if (spec.webIdentityToken === undefined) throw new BuildFailure(`role "${spec.roleName}" is assumed with the job's GitLab ID token, and the job supplied none (declare id_tokens: in the job)`);
@@ -55,6 +66,6 @@ export async function sessionFromSpec(spec: SessionSpec): Promise<IssuedSession>
   });
 }
 
-export function sessionSourceFromSpec(spec: SessionSpec): SessionSource {
+export function sessionSourceFromSpec(spec: SourceSpec): SessionSource {
   return () => sessionFromSpec(spec);
 }

@@ -22,3 +22,11 @@ export interface IssuedSession {
 
 /** Fetches a fresh session for one job's role; called once at prepare and again by the broker to refresh. */
 export type SessionSource = () => Promise<IssuedSession>;
+
+/** How the credentials endpoint keeps a strategy's session fresh. */
+export interface RefreshPlan {
+  /** Ask the source again this long before the session expires (never before half its life has passed). */
+  beforeSeconds: number;
+  /** Also ask this often (ms): the source rotates credentials by itself (IMDS). */
+  pollMs?: number;
+}

@@ -4,12 +4,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditLog } from '../audit/audit-log.js';
 import { runBrokerChild } from '../broker/child.js';
-import { sessionFromSpec, type SessionSpec } from '../credentials/session-source.js';
+import { sessionFromSpec, type SourceSpec } from '../credentials/session-source.js';
 import type { SessionSource } from '../credentials/types.js';
 
 /** What prepare passes as the handshake's opaque sourceSpec. */
 export interface BrokerSourceSpec {
-  spec: SessionSpec;
+  spec: SourceSpec;
   audit: { path: string; jobId: number; jobKey: string; project: string; role: string };
   /** The job's state directory: once it is gone (the job was scrubbed), the endpoint has no reason to live. */
   jobDir?: string;
@@ -41,8 +41,12 @@ export async function brokerMain(): Promise<void> {
       const { spec, audit: info, jobDir } = raw as BrokerSourceSpec;
       auditInfo = info;
       if (jobDir !== undefined) exitWhenJobIsGone(jobDir);
+      let lastKey: string | undefined;
       return async () => {
         const s = await sessionFromSpec(spec);
+        // A source polled for rotation (IMDS) mostly answers with the key it already gave: audit new keys only.
+        if (s.credentials.accessKeyId === lastKey) return s;
+        lastKey = s.credentials.accessKeyId;
         await audit()?.write({
           event: 'refresh', ...base(), role_arn: s.roleArn, session_name: s.sessionName,
           ...(s.sourceIdentity !== undefined ? { source_identity: s.sourceIdentity } : {}),

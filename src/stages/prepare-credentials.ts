@@ -1,7 +1,5 @@
 // Prepare's credential step: the role's strategy → a session, and the delivery that hands it to the job.
 
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { Delivery, JobroleConfig, RoleConfig } from '../config/types.js';
 import type { JobContext } from '../runner/job-context-types.js';
 import type { JobLog } from '../runner/job-log.js';
@@ -9,16 +7,14 @@ import type { IssuedSession } from '../credentials/types.js';
 import { assumeRoleDuration, sessionName, sessionTags, sourceIdentity } from '../credentials/session.js';
 import { sessionFromSpec, type SessionSpec } from '../credentials/session-source.js';
 import { credentialEnv, credentialSecrets, regionEnv } from '../delivery/env.js';
-import { jobFilesDir, jobDir, type StateLayout } from '../state/job-store.js';
+import { jobFilesDir, type StateLayout } from '../state/job-store.js';
 import { ensurePrivateDir } from '../state/secure-fs.js';
 import type { JobState } from '../state/types.js';
 import { BuildFailure } from '../runner/exit-codes.js';
-import type { BrokerSourceSpec } from './broker.js';
 
 export interface Delivered {
   session: IssuedSession;
-  /** 'instance-metadata': nothing injected, the job reads the instance's swapped profile itself. */
-  delivery: Delivery | 'instance-metadata';
+  delivery: Delivery;
 }
 
 /** Records side effects in the state as they happen, so a failure mid-way can still be undone. */
@@ -84,42 +80,8 @@ export async function obtainAndDeliver(
       break;
     }
     case 'endpoint': {
-      const [{ spawnBroker }, { endpointJobEnv }] = await Promise.all([import('../broker/spawn.js'), import('../delivery/endpoint.js')]);
-      const sourceSpec: BrokerSourceSpec = {
-        spec,
-        audit: { path: config.driver.audit_log, jobId: state.job.id, jobKey: state.key, project: state.job.projectPath, role: role.name },
-        jobDir: jobDir(layout, state.key),
-      };
-      const token = randomBytes(32).toString('base64url');
-      const feedSocketPath = join(jobDir(layout, state.key), 'feed.sock');
-      await persist({ secrets: [...secrets, token] });
-      const broker = await spawnBroker({
-        command: process.execPath,
-        // Lighter V8 settings: a broker serves a handful of requests per job, so memory matters more than peak speed.
-        args: ['--lite-mode', '--max-semi-space-size=1', deps.cliPath, '_broker'],
-        handshake: {
-          token,
-          ...(state.user !== undefined ? { allowedUids: [state.user.uid] } : {}),
-          deadline: state.deadline,
-          refreshBeforeSeconds: config.job.refresh_before,
-          initial: {
-            accessKeyId: session.credentials.accessKeyId,
-            secretAccessKey: session.credentials.secretAccessKey,
-            sessionToken: session.credentials.sessionToken,
-            expiration: session.credentials.expiration.toISOString(),
-            roleArn: session.roleArn,
-            sessionName: session.sessionName,
-            ...(session.assumedRoleArn !== undefined ? { assumedRoleArn: session.assumedRoleArn } : {}),
-            ...(session.sourceIdentity !== undefined ? { sourceIdentity: session.sourceIdentity } : {}),
-          },
-          feedSocketPath,
-          sourceSpec,
-        },
-      });
-      await persist({
-        broker: { pid: broker.pid, startTime: broker.startTime, port: broker.port, feedSocket: feedSocketPath },
-        jobEnv: { ...endpointJobEnv(`http://127.0.0.1:${broker.port}/creds`, token), ...region },
-      });
+      const { startJobEndpoint } = await import('./prepare-endpoint.js');
+      await startJobEndpoint(deps, state, { session, spec, refresh: { beforeSeconds: config.job.refresh_before }, secrets, roleName: role.name });
       break;
     }
   }

@@ -1,4 +1,4 @@
-// Prepare for strategy instance-profile: hold the host, swap the profile, let the job user reach IMDS.
+// Prepare for strategy instance-profile: hold the host, swap the profile, serve the role through the job's endpoint.
 
 import type { JobroleConfig, RoleConfig } from '../config/types.js';
 import type { JobLog } from '../runner/job-log.js';
@@ -6,21 +6,21 @@ import type { JobState } from '../state/types.js';
 import { ec2Client, imdsEndpoint, stsClient } from '../aws/clients.js';
 import { readJobState, stateLayout } from '../state/job-store.js';
 import { jobLiveness } from '../state/liveness.js';
-import { credentialSecrets, regionEnv } from '../delivery/env.js';
+import { credentialSecrets } from '../delivery/env.js';
 import type { Delivered, Persist } from './prepare-credentials.js';
 import { jobTimeoutEnd } from '../state/deadline.js';
-import { openImdsFor } from './imds-access.js';
-
 
 export async function prepareInstanceProfileJob(
-  deps: { config: JobroleConfig; log: JobLog; persist: Persist; current: () => JobState },
+  deps: { config: JobroleConfig; log: JobLog; persist: Persist; current: () => JobState; cliPath: string },
   role: RoleConfig,
 ): Promise<Delivered> {
   const { config, log, persist, current } = deps;
   const layout = stateLayout(config.driver.state_dir);
-  const [{ acquireHostLock }, { createImdsClient }, { prepareInstanceProfile }] = await Promise.all([
-    import('../state/host-lock.js'), import('../aws/imds.js'), import('../credentials/instance-profile.js'),
-  ]);
+  const [{ acquireHostLock }, { createImdsClient }, { prepareInstanceProfile }, { lastSegment }, { instanceProfileRefresh }, { startJobEndpoint }] =
+    await Promise.all([
+      import('../state/host-lock.js'), import('../aws/imds.js'), import('../credentials/instance-profile.js'),
+      import('../credentials/instance-profile-ec2.js'), import('../credentials/instance-profile-source.js'), import('./prepare-endpoint.js'),
+    ]);
   await acquireHostLock(config.driver.state_dir, current().key, {
     isJobAlive: async (key) => {
       const s = await readJobState(layout, key).catch(() => undefined);
@@ -37,14 +37,22 @@ export async function prepareInstanceProfileJob(
     progress: (line) => log.line(line.startsWith('jobrole: ') ? line : `jobrole: ${line}`),
     deadline: new Date(jobTimeoutEnd(current())),
   });
-  const user = current().user;
-  if (user !== undefined) {
-    await persist({ imdsOpened: true });
-    await openImdsFor(config, user.uid);
-    log.warn(`instance-profile strategy: ${user.name} may reach the instance metadata service for this job (one job per host)`);
-  }
-  // Debian's awscli 2.9 needs the trailing slash on this variable.
-  const imds = config.aws.imds_endpoint !== '' ? { AWS_EC2_METADATA_SERVICE_ENDPOINT: `${config.aws.imds_endpoint.replace(/\/+$/, '')}/` } : {};
-  await persist({ secrets: credentialSecrets(result.session.credentials), jobEnv: { ...regionEnv(config.aws.region), ...imds } });
-  return { session: result.session, delivery: 'instance-metadata' };
+  // The job never talks to IMDS (its user stays fenced off it): the endpoint, run by root, reads the role there
+  // and serves it, picking up each rotation and handing the new secrets to the redactor.
+  const { session } = result;
+  await startJobEndpoint({ config, layout, persist, cliPath: deps.cliPath }, current(), {
+    session,
+    spec: {
+      strategy: 'instance-profile',
+      imdsEndpoint: imdsEndpoint(config.aws),
+      imdsRoleName: lastSegment(role.arn),
+      roleArn: role.arn,
+      sessionName: session.sessionName,
+      ...(session.assumedRoleArn !== undefined ? { assumedRoleArn: session.assumedRoleArn } : {}),
+    },
+    refresh: instanceProfileRefresh(config.instance_profile, config.job.refresh_before),
+    secrets: credentialSecrets(session.credentials),
+    roleName: role.name,
+  });
+  return { session, delivery: 'endpoint' };
 }

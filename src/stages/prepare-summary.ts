@@ -11,7 +11,6 @@ const HOW: Record<Delivered['delivery'], string> = {
   env: 'AWS_* environment variables (not refreshed)',
   file: 'a per-job shared credentials file (not refreshed)',
   'web-identity-file': 'a web-identity token file (the SDKs call STS and refresh themselves)',
-  'instance-metadata': "the instance's metadata service (this instance carries the job's role until cleanup)",
 };
 
 
@@ -29,7 +28,7 @@ export async function printSummary(log: JobLog, state: JobState, role: RoleConfi
     if (s.assumedRoleArn !== undefined) log.line(`  session:         ${s.assumedRoleArn}`);
     else log.line(`  session name:    ${s.sessionName}`);
     if (s.sourceIdentity !== undefined) log.line(`  source identity: ${s.sourceIdentity}`);
-    log.line(`  expires:         ${expires.toISOString()} (in ${minutes} min${d.delivery === 'endpoint' || d.delivery === 'web-identity-file' || d.delivery === 'instance-metadata' ? ', renewed before then' : ''})`);
+    log.line(`  expires:         ${expires.toISOString()} (in ${minutes} min${d.delivery === 'endpoint' || d.delivery === 'web-identity-file' ? ', renewed before then' : ''})`);
     log.line(`  delivered via:   ${HOW[d.delivery]}`);
     log.line(`  runs as:         ${state.user !== undefined ? `${state.user.name} (uid ${state.user.uid})` : 'the driver user (not isolated)'}`);
   });

@@ -99,7 +99,7 @@ async function prepareJob(
 
   let delivered: Delivered;
   if (role.strategy === 'instance-profile') {
-    delivered = await prepareInstanceProfileJob({ config, log, persist, current }, role);
+    delivered = await prepareInstanceProfileJob({ config, log, persist, current, cliPath }, role);
   } else {
     delivered = await obtainAndDeliver({ config, layout: stateLayout(config.driver.state_dir), log, persist, cliPath }, current(), role, ctx);
   }

@@ -19,6 +19,7 @@ export async function operatorRestore(config: JobroleConfig, log: JobLog): Promi
   const ec2 = (c: AwsCredentials | undefined) => ec2Client(config.aws, c !== undefined ? { credentials: c } : {});
   const audit = auditLog(config.driver.audit_log, (e) => log.warn(`cannot write the audit log ${config.driver.audit_log}: ${e.message}`));
   let failed = 0;
+  let fenced: Error | undefined | 'unchecked' = 'unchecked';
   for (const key of await listJobKeys(layout)) {
     const state = await readJobState(layout, key).catch(() => undefined);
     const undo = state?.instanceProfile;
@@ -33,6 +34,15 @@ export async function operatorRestore(config: JobroleConfig, log: JobLog): Promi
     const asOperator = () =>
       restoreInstanceProfileAsOperator(undo, { ...common, ...(baseline?.roleName !== undefined ? { baselineRoleName: baseline.roleName } : {}), ec2 });
     try {
+      // Never give the host's role back while a job user could read it from IMDS (state from an older version
+      // that opened the fence, a flushed firewall): verify, re-install if needed, or refuse to restore.
+      if (config.job.isolation === 'users') {
+        if (fenced === 'unchecked') {
+          const { ensureImdsFenced } = await import('../isolation/imds-fence.js');
+          fenced = await ensureImdsFenced(config).then(() => undefined, (err: Error) => err);
+        }
+        if (fenced !== undefined) throw new Error(`not restored: ${fenced.message} (run \`jobrole host init\`, then this again)`);
+      }
       const pending = await unconfirmedSwap(state, () => ec2(baseline !== undefined ? fromBaseline(baseline) : undefined), imds);
       if (baseline !== undefined && Date.parse(baseline.expiration) > Date.now()) {
         try {

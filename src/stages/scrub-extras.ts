@@ -1,4 +1,4 @@
-// Scrub steps beyond the common ones: restore a swapped instance profile, close IMDS again, free the host lock.
+// Scrub steps beyond the common ones: check the IMDS fence, restore a swapped instance profile, free the host lock.
 
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { JobroleConfig } from '../config/types.js';
@@ -8,20 +8,36 @@ import type { JobState } from '../state/types.js';
 import type { ImdsClient } from '../aws/imds.js';
 import type { AwsCredentials } from '../credentials/types.js';
 import { ec2Client, imdsEndpoint } from '../aws/clients.js';
-import { closeImds } from './imds-access.js';
 import { auditLog } from '../audit/audit-log.js';
 
 export async function extraScrubSteps(config: JobroleConfig, state: JobState, log: JobLog): Promise<ScrubStep[]> {
   const steps: ScrubStep[] = [];
   const undo = state.instanceProfile;
   const baseline = state.instanceProfileBaseline;
-  if (state.imdsOpened === true) {
-    steps.push({ name: 'close the metadata service to job users again', run: () => closeImds(config) });
+  // The host's role must never come back while a job user can reach IMDS. Jobs of this version never open the
+  // fence, but a host may hold state from an older one that did (or a firewall reload may have flushed it):
+  // verify, re-install if needed, and if that fails mark the host unhealthy instead of restoring.
+  let fenceProblem: string | undefined;
+  if (undo !== undefined && state.isolation === 'users') {
+    steps.push({
+      name: 'check that job users are fenced off the metadata service',
+      run: async () => {
+        const [{ ensureImdsFenced }, { markUnhealthy }] = await Promise.all([import('../isolation/imds-fence.js'), import('../state/host-health.js')]);
+        try {
+          if ((await ensureImdsFenced(config)) === 're-installed') log.warn('the IMDS block for job users was missing; it was re-installed before the restore');
+        } catch (err) {
+          fenceProblem = (err as Error).message;
+          await markUnhealthy(config.driver.state_dir, `cleanup of job ${state.job.id}: ${fenceProblem}; the instance profile was not restored`);
+          throw err;
+        }
+      },
+    });
   }
   if (undo !== undefined && baseline !== undefined) {
     steps.push({
       name: `restore the instance profile of ${undo.instanceId}`,
       run: async () => {
+        if (fenceProblem !== undefined) throw new Error(`not restored, host marked unhealthy: ${fenceProblem}`);
         const [{ restoreInstanceProfile, RestoreFailed, fromBaseline }, { createImdsClient }, { markUnhealthy }] = await Promise.all([
           import('../credentials/instance-profile.js'), import('../aws/imds.js'), import('../state/host-health.js'),
         ]);
@@ -46,8 +62,10 @@ export async function extraScrubSteps(config: JobroleConfig, state: JobState, lo
           if (pending) await waitOutPendingSwap(config, state, imds, progress);
           await audit.write({ ...restoreRecord, outcome: 'ok' });
         } catch (err) {
-          if (err instanceof RestoreFailed) await markUnhealthy(config.driver.state_dir, err.message);
-          await audit.write({ ...restoreRecord, outcome: err instanceof RestoreFailed ? 'failed, host marked unhealthy' : 'failed', detail: (err as Error).message });
+          // Whatever failed, the instance may carry the job's profile: no job runs here until an operator restores.
+          const reason = err instanceof RestoreFailed ? err.message : `could not restore the instance profile of ${undo.instanceId}: ${(err as Error).message}`;
+          await markUnhealthy(config.driver.state_dir, reason);
+          await audit.write({ ...restoreRecord, outcome: 'failed, host marked unhealthy', detail: (err as Error).message });
           throw err;
         }
       },

@@ -47,7 +47,7 @@ export interface JobState {
     name: string;
     arn: string;
     strategy: Strategy;
-    delivery: Delivery | 'instance-metadata';
+    delivery: Delivery;
     sessionName: string;
     sourceIdentity?: string;
     assumedRoleArn?: string;
@@ -69,6 +69,4 @@ export interface JobState {
     sessionToken: string;
     expiration: string;
   };
-  /** True while this job's uid is let through the IMDS firewall (instance-profile strategy). */
-  imdsOpened?: boolean;
 }

@@ -29,7 +29,7 @@ test('an empty document is a valid config with the documented defaults', () => {
     conflicting_variables: 'refuse', source_identity: 'job', session_tags: true, refresh_before: 1200,
   });
   assert.deepEqual(c.gitlab, { url: '', audience: '', jwks_file: '', jwks_cache_ttl: 3600, clock_skew: 60 });
-  assert.deepEqual(c.instance_profile, { propagation_timeout: 120, poll_interval_ms: 1000 });
+  assert.deepEqual(c.instance_profile, { propagation_timeout: 120, poll_interval_ms: 1000, rotation_poll_interval: 60 });
   assert.deepEqual(c.policy, { ssm_parameter: '', cache_ttl: 300 });
   assert.deepEqual(c.roles, []);
 });
@@ -88,6 +88,8 @@ test('parseRole: name, arn and policies are checked', () => {
   bad(role({ max_duration: '14m' }), '.max_duration = "14m"', 'from 900s to 43200s');
   bad(role({ strategy: 'instance-profile' }), '.instance_profile: required with strategy = "instance-profile"');
   bad(role({ instance_profile: 'prof' }), '.instance_profile = "prof": only used with strategy = "instance-profile"', 'strategy is "assume-role"');
+  bad(role({ strategy: 'instance-profile', instance_profile: 'prof', delivery: 'env' }), '.delivery = "env"', 'always delivered through the per-job endpoint');
+  assert.equal(parseRole(role({ strategy: 'instance-profile', instance_profile: 'prof', delivery: 'endpoint' }), 'k').delivery, 'endpoint');
   bad(role({ allow: { ref_types: ['branch', 'commit'] } }), '.allow.ref_types[1] = "commit"', '"branch", "tag"');
   bad(role({ allow: { protected: 'yes' } }), '.allow.protected = "yes"', 'true or false');
   assert.equal(parseRole(role({ policy_arns: ['arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess'] }), 'k').policy_arns.length, 1);

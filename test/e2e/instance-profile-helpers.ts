@@ -22,16 +22,18 @@ export interface IpWorldOptions extends Omit<WorldOptions, 'roles' | 'slots' | '
   /** [instance_profile].propagation_timeout, seconds (the schema's minimum is 5). */
   timeoutSeconds?: number;
   pollMs?: number;
+  /** [instance_profile].rotation_poll_interval, seconds: how often the endpoint asks IMDS for a rotated key. */
+  rotationPollSeconds?: number;
 }
 
 /** A world with slots = 1, one instance-profile role, and the job's profile known to the emulator's EC2. */
 export async function startIpWorld(opts: IpWorldOptions = {}): Promise<World> {
-  const { propagationMs = 300, timeoutSeconds = 10, pollMs = 100, emulator = {}, ...rest } = opts;
+  const { propagationMs = 300, timeoutSeconds = 10, pollMs = 100, rotationPollSeconds = 60, emulator = {}, ...rest } = opts;
   const world = await startWorld({
     ...rest,
     slots: 1,
     emulator: { imdsPropagationMs: propagationMs, associationDelayMs: 100, ...emulator },
-    extra: `[instance_profile]\npropagation_timeout = "${timeoutSeconds}s"\npoll_interval_ms = ${pollMs}\n`,
+    extra: `[instance_profile]\npropagation_timeout = "${timeoutSeconds}s"\npoll_interval_ms = ${pollMs}\nrotation_poll_interval = "${rotationPollSeconds}s"\n`,
     roles: `
 [[roles]]
 name = "${JOB_ROLE}"
@@ -60,10 +62,11 @@ export function ipJob(world: World, o: Partial<Parameters<World['job']>[0]> & { 
   });
 }
 
-/** awscli and boto3, both finding their credentials through the metadata service (no AWS_* keys given). */
+/** awscli and boto3, both finding their credentials through the job's endpoint (no AWS_* keys given, no IMDS). */
 export function identityScript(): string[] {
   return [
     'echo "imds endpoint: ${AWS_EC2_METADATA_SERVICE_ENDPOINT:-unset}"',
+    'echo "credentials from: ${AWS_CONTAINER_CREDENTIALS_FULL_URI:-unset}"',
     'if env | grep -q "^AWS_ACCESS_KEY_ID="; then echo "static keys present"; else echo "no static keys"; fi',
     `echo "awscli $(${DEBIAN_AWS} sts get-caller-identity --endpoint-url "$EMU" --query Arn --output text)"`,
     `${DEBIAN_PYTHON} -c "import boto3,os; print('boto3', boto3.client('sts', endpoint_url=os.environ['EMU']).get_caller_identity()['Arn'])"`,

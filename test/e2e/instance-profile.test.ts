@@ -1,13 +1,15 @@
 // End to end through the runner harness: strategy instance-profile swaps the instance's profile for one job at a
-// time, the job's awscli/boto3 find the role through IMDS, and the host's own profile always comes back.
+// time, the driver reads the role from IMDS and serves it through the job's endpoint (where awscli/boto3 find
+// it; the job is never pointed at IMDS), and the host's own profile always comes back.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { filesContaining, issuedSecrets, type World } from './world.js';
+import { DEBIAN_PYTHON, filesContaining, issuedSecrets, type World } from './world.js';
 import {
   JOB_ASSUMED,
   JOB_PROFILE_ARN,
@@ -24,8 +26,8 @@ import {
 
 /** The job's identity lines, as awscli and boto3 printed them. */
 function assertJobRoleSeen(log: string): void {
-  assert.match(log, new RegExp(`^awscli ${JOB_ASSUMED.source.slice(1)}`, 'm'), 'awscli did not get the job role through IMDS');
-  assert.match(log, new RegExp(`^boto3 ${JOB_ASSUMED.source.slice(1)}`, 'm'), 'boto3 did not get the job role through IMDS');
+  assert.match(log, new RegExp(`^awscli ${JOB_ASSUMED.source.slice(1)}`, 'm'), 'awscli did not get the job role through the endpoint');
+  assert.match(log, new RegExp(`^boto3 ${JOB_ASSUMED.source.slice(1)}`, 'm'), 'boto3 did not get the job role through the endpoint');
 }
 
 /** Every association change was signed with the host role's own (baseline) instance-profile credentials. */
@@ -36,7 +38,7 @@ function assertSignedByHost(world: World): void {
   }
 }
 
-describe('instance-profile: a job gets its role through the metadata service', () => {
+describe('instance-profile: a job gets its role through its endpoint, read from the metadata service by the driver', () => {
   let world: World;
   before(async () => {
     world = await startIpWorld({ propagationMs: 400 });
@@ -49,8 +51,9 @@ describe('instance-profile: a job gets its role through the metadata service', (
     assert.equal(r.status, 'success', r.jobLog);
     assert.equal(r.prepareAttempts, 1);
     assertJobRoleSeen(log);
-    // The job was pointed at the (emulated) metadata service, with the slash Debian's awscli 2.9 needs, and got no keys.
-    assert.match(log, new RegExp(`^imds endpoint: ${world.emu.imdsEndpoint}/$`, 'm'));
+    // The job was given its endpoint, not the metadata service, and no static keys.
+    assert.match(log, /^imds endpoint: unset$/m);
+    assert.match(log, /^credentials from: http:\/\/127\.0\.0\.1:\d+\/creds$/m);
     assert.match(log, /^no static keys$/m);
     // Progress lines in prepare's part of the log, each said once, without a doubled prefix.
     assert.match(log, new RegExp(`^jobrole: attaching instance profile ${JOB_PROFILE_ARN} to i-[0-9a-f]+ \\(replacing ${world.emu.hostProfileArn}\\)$`, 'm'));
@@ -71,7 +74,7 @@ describe('instance-profile: a job gets its role through the metadata service', (
     for (const s of secrets) assert.ok(!r.jobLog.includes(s), 'a secret reached the job log');
     assert.deepEqual(await filesContaining(world, secrets), [], 'a secret was left on disk after cleanup');
     const audit = await world.audit();
-    assert.ok(audit.some((e) => e.event === 'issue' && e.role_arn === JOB_ROLE_ARN && e.outcome === 'instance-metadata'));
+    assert.ok(audit.some((e) => e.event === 'issue' && e.role_arn === JOB_ROLE_ARN && e.outcome === 'endpoint'));
     assert.ok(audit.some((e) => e.event === 'scrub' && e.outcome === 'ok'));
     assert.ok(audit.some((e) => e.event === 'restore' && e.outcome === 'ok' && e.instance_id === world.emu.instanceId), 'the restore is audited');
   });
@@ -153,11 +156,11 @@ describe('instance-profile: the host profile comes back however the job ends', (
       const swapsBefore = changingCalls(world).length;
       let killed = 0;
       const r = await ipJob(world, {
-        // Watch the role IMDS serves for a while: it must never be the host's while the job runs.
+        // Watch the key the endpoint serves for a while: it must never be the host role's while the job runs.
         script: [
           ...identityScript(),
-          'for i in $(seq 1 25); do t=$(curl -s -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "${AWS_EC2_METADATA_SERVICE_ENDPOINT}latest/api/token"); ' +
-            'echo "imds role: $(curl -s -H "X-aws-ec2-metadata-token: $t" "${AWS_EC2_METADATA_SERVICE_ENDPOINT}latest/meta-data/iam/security-credentials/")"; sleep 0.2; done',
+          'for i in $(seq 1 25); do echo "endpoint key: $(curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI" | ' +
+            `${DEBIAN_PYTHON} -c 'import hashlib,json,sys; print(hashlib.sha256(json.load(sys.stdin)["AccessKeyId"].encode()).hexdigest()[:16])')"; sleep 0.2; done`,
         ],
         onStage: async (name, phase, info) => {
           if (name !== 'prepare' || phase !== 'start' || killed > 0 || info.pid === undefined) return;
@@ -178,9 +181,12 @@ describe('instance-profile: the host profile comes back however the job ends', (
       assert.equal(r.prepareAttempts, 2);
       const log = plain(r.jobLog);
       assertJobRoleSeen(log);
-      const served = [...log.matchAll(/^imds role: (.*)$/gm)].map((m) => m[1]);
-      assert.ok(served.length >= 20);
-      assert.deepEqual([...new Set(served)], ['legacy-deploy'], `the job saw another role through IMDS: ${served.join(', ')}`);
+      // (hashed: the redactor masks anything shaped like an access key id)
+      const byHash = new Map(world.emu.sessions.map((s) => [createHash('sha256').update(s.accessKeyId).digest('hex').slice(0, 16), s.roleArn]));
+      const served = [...log.matchAll(/^endpoint key: (\w+)$/gm)].map((m) => m[1]!);
+      assert.ok(served.length >= 20, log);
+      const roles = new Set(served.map((h) => byHash.get(h) ?? `a key the emulator never issued (${h})`));
+      assert.deepEqual([...roles], [JOB_ROLE_ARN], 'the endpoint served the job another role');
       // The killed attempt's cleanup restored, and waited for the late swap to arrive and go again before the retry.
       const runnerLog = plain(r.runnerLog);
       assert.match(runnerLog, /the swap to .*ci-legacy-deploy was never confirmed; watching the metadata service/);

@@ -75,6 +75,8 @@ export interface AwsEmulator {
   imdsRoleArn(): string | undefined;
   /** The instance-profile credentials IMDS serves right now (issuing them if needed). */
   hostRoleCredentials(): CredentialRecord | undefined;
+  /** IMDS renews the served role's credentials now, as EC2 does before they expire (the old ones stay valid). */
+  rotateImdsCredentials(): void;
   associations(): Array<{ associationId: string; profileArn: string; state: AssociationState }>;
   /** Which roles a caller (user or role ARN) may pass to EC2; no entry = any. */
   setPassRole(callerArn: string, roleArns: string[] | '*'): void;
@@ -200,6 +202,10 @@ export async function startAwsEmulator(opts: EmulatorOptions = {}): Promise<AwsE
     hostRoleCredentials: () => {
       const r = imdsRoleNow(state);
       return r === undefined ? undefined : instanceCredentials(state, r.roleArn);
+    },
+    rotateImdsCredentials: () => {
+      const r = imdsRoleNow(state);
+      if (r !== undefined) state.imdsCredentials.delete(r.roleArn);
     },
     associations: () =>
       state.instance.associations
