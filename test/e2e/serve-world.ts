@@ -41,6 +41,8 @@ export interface ServeWorldOptions {
   job?: string;
   /** Extra lines in [aws]. */
   aws?: string;
+  /** Extra lines in [driver]. */
+  driver?: string;
   /** Extra sections. */
   extra?: string;
   tls?: boolean;
@@ -98,6 +100,7 @@ builds_dir = "${join(stateDir, 'builds')}"
 cache_dir = "${join(stateDir, 'cache')}"
 home_dir = "${join(stateDir, 'home')}"
 audit_log = "${auditLog}"
+${opts.driver ?? ''}
 
 [aws]
 region = "us-east-1"
