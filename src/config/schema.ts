@@ -13,6 +13,7 @@ const PROFILE = /^(arn:aws[a-z-]*:iam::\d{12}:instance-profile\/[\w+=,.@/-]{1,51
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const USER_PREFIX = /^[a-z_][a-z0-9_-]{0,24}$/;
+const SIZE = /^[1-9]\d{0,15}[KMG]?$/;
 
 export const DELIVERIES = ['endpoint', 'env', 'file', 'web-identity-file'] as const;
 export const STRATEGIES = ['assume-role', 'web-identity', 'instance-profile'] as const;
@@ -37,6 +38,9 @@ function parseDriver(raw: unknown): DriverSection {
     job_user_prefix: { field: str({ pattern: USER_PREFIX, hint: 'a user-name prefix of lower-case letters, digits, "_" or "-"' }), default: 'jobrole-job' },
     home_dir: { field: absPath(), default: '/var/lib/jobrole/home' },
     firewall_table: { field: str({ pattern: /^[a-zA-Z_][a-zA-Z0-9_-]{0,30}$/, hint: 'an nftables table name' }), default: 'jobrole' },
+    job_tmp_size: { field: str({ pattern: SIZE, hint: 'a size such as "2G" or "512M"' }), default: '1G' },
+    job_pids_max: { field: int(0, 4_194_304), default: 0 },
+    job_memory_max: { field: str({ pattern: SIZE, allowEmpty: true, hint: 'a size such as "8G", or "" for no limit' }), default: '' },
   });
 }
 

@@ -54,6 +54,12 @@ export interface DriverSection {
   home_dir: string;
   /** nftables table (family inet) holding the rule that keeps job users off the metadata service. */
   firewall_table: string;
+  /** Size cap of each job's private tmpfs holding /tmp, /var/tmp, /dev/shm, /run/lock and its home. */
+  job_tmp_size: string;
+  /** cgroup v2 pids.max of each job (0 = no limit). */
+  job_pids_max: number;
+  /** cgroup v2 memory.max of each job ('' = no limit). */
+  job_memory_max: string;
 }
 
 export interface AwsSection {

@@ -1,4 +1,4 @@
-// Delivery file: a per-job shared credentials + config file pair (0600, owned by the job's user).
+// Delivery file: a per-job shared credentials + config file pair (root's, readable by the job's group only).
 
 import { join } from 'node:path';
 import type { AwsCredentials } from '../credentials/types.js';
@@ -10,7 +10,7 @@ export interface CredentialFiles {
 }
 
 /** Writes credentials and config into dir (which must be private to the job). */
-export async function writeCredentialFiles(dir: string, creds: AwsCredentials, region: string, owner?: Owner): Promise<CredentialFiles> {
+export async function writeCredentialFiles(dir: string, creds: AwsCredentials, region: string, owner?: Owner, mode = 0o600): Promise<CredentialFiles> {
   const credentialsPath = join(dir, 'credentials');
   const configPath = join(dir, 'config');
   const credentials = [
@@ -21,8 +21,8 @@ export async function writeCredentialFiles(dir: string, creds: AwsCredentials, r
     '',
   ].join('\n');
   const config = ['[default]', `region = ${region}`, ''].join('\n');
-  await writeFileAtomic(credentialsPath, credentials, 0o600, owner);
-  await writeFileAtomic(configPath, config, 0o600, owner);
+  await writeFileAtomic(credentialsPath, credentials, mode, owner);
+  await writeFileAtomic(configPath, config, mode, owner);
   return {
     files: [credentialsPath, configPath],
     env: { AWS_SHARED_CREDENTIALS_FILE: credentialsPath, AWS_CONFIG_FILE: configPath, AWS_CREDENTIAL_EXPIRATION: creds.expiration.toISOString() },

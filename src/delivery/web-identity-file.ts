@@ -12,7 +12,7 @@ export const WEB_IDENTITY_FILE_NAME = 'web-identity-token';
  * (and its SDKs, which re-read the file on every refresh) can read it. Created with O_EXCL|O_NOFOLLOW: an
  * existing file or a planted symlink is refused, never followed or overwritten. dir must be a real directory.
  */
-export async function writeWebIdentityFile(dir: string, token: string, owner?: { uid: number; gid: number }): Promise<{ path: string }> {
+export async function writeWebIdentityFile(dir: string, token: string, owner?: { uid: number; gid: number }, mode = 0o600): Promise<{ path: string }> {
   let st;
   try {
     st = await lstat(dir);
@@ -32,7 +32,7 @@ export async function writeWebIdentityFile(dir: string, token: string, owner?: {
     throw new SystemFailure(`Cannot create the web-identity token file ${path}: ${what}.`, { cause: err });
   }
   try {
-    await fh.chmod(0o600);
+    await fh.chmod(mode);
     if (owner !== undefined) await fh.chown(owner.uid, owner.gid);
     await fh.writeFile(token, 'utf8');
     await fh.sync();

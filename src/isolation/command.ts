@@ -11,6 +11,8 @@ export interface CommandResult {
 export interface CommandOptions {
   /** Written to the command's stdin. */
   input?: string;
+  /** The whole environment of the command (nothing inherited); default: the driver's own. */
+  env?: Record<string, string>;
 }
 
 /** Runs a program (no shell) and reports how it ended; never throws for a non-zero exit. */
@@ -22,6 +24,7 @@ export const runCommand: CommandRunner = async (file, args, opts = {}) => {
     stripFinalNewline: false,
     // The stage's cwd is the runner's private temp dir; a command that drops to a job user could not enter it.
     cwd: '/',
+    ...(opts.env === undefined ? {} : { env: opts.env, extendEnv: false }),
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
   });
   if (r.failed && r.exitCode === undefined) {

@@ -26,15 +26,30 @@ function checkUid(uid: number): void {
   if (uid === 0) throw new Error('refusing to end the processes of uid 0 (root)');
 }
 
-/** Whether /proc/<pid>/status says the process is live (not a zombie) and has uid as real, effective or saved uid. */
-async function belongsTo(procRoot: string, pid: string, uid: number): Promise<boolean> {
-  const status = await readFile(`${procRoot}/${pid}/status`, 'utf8').catch(() => undefined);
-  if (status === undefined) return false;
+/** Whether a task's status is live (not a zombie) and has uid as real, effective or saved uid. */
+function liveWithUid(status: string, uid: number): boolean {
   const state = /^State:\s+(\S)/m.exec(status)?.[1];
   if (state === 'Z' || state === 'X') return false;
   const ids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
-  if (ids === null) return false;
-  return ids.slice(1, 4).some((id) => Number(id) === uid);
+  return ids !== null && ids.slice(1, 4).some((id) => Number(id) === uid);
+}
+
+/**
+ * Whether the process is live and carries uid. A zombie leader (main thread exited, other threads still
+ * running) looks dead in /proc/<pid>/status: its threads in /proc/<pid>/task are looked at too.
+ */
+async function belongsTo(procRoot: string, pid: string, uid: number): Promise<boolean> {
+  const status = await readFile(`${procRoot}/${pid}/status`, 'utf8').catch(() => undefined);
+  if (status === undefined) return false;
+  if (liveWithUid(status, uid)) return true;
+  if (!/^State:\s+[ZX]/m.test(status)) return false;
+  const tids = await readdir(`${procRoot}/${pid}/task`).catch(() => [] as string[]);
+  for (const tid of tids) {
+    if (tid === pid) continue;
+    const t = await readFile(`${procRoot}/${pid}/task/${tid}/status`, 'utf8').catch(() => undefined);
+    if (t !== undefined && liveWithUid(t, uid)) return true;
+  }
+  return false;
 }
 
 /** Pids of live processes whose real, effective or saved uid is `uid` (never this process). */
@@ -53,7 +68,8 @@ export async function listUserProcesses(uid: number, deps: ProcessDeps = {}): Pr
 /**
  * Ends every process of `uid`: SIGTERM, up to graceMs to exit, then rounds of SIGSTOP (so nothing forks)
  * + SIGKILL until none is left or maxRounds pass. Each round also runs `kill -KILL -1` as the user itself,
- * which the kernel applies to all of the uid's processes at once, so a fork loop cannot outrun it.
+ * which the kernel applies to all of the uid's processes at once, so a fork loop cannot outrun it. This is
+ * the fallback for processes outside a sandbox; a sandboxed job is ended by killing its PID namespace's init.
  * Refuses uid 0; never signals a process that does not carry `uid`.
  */
 export async function killUserProcesses(uid: number, opts: KillOptions): Promise<{ killed: number; remaining: number[] }> {
@@ -90,7 +106,10 @@ export async function killUserProcesses(uid: number, opts: KillOptions): Promise
   const rounds = opts.maxRounds ?? 10;
   for (let round = 0; round < rounds && pids.length > 0; round++) {
     await signalAll(pids, 'SIGSTOP');
-    await run('setpriv', [`--reuid=${uid}`, `--regid=${opts.helperGid ?? 65534}`, '--clear-groups', '--', 'kill', '-s', 'KILL', '--', '-1']);
+    // The shell's own kill: procps' /usr/bin/kill takes "-1" for an option and silently does nothing.
+    await run('setpriv', [`--reuid=${uid}`, `--regid=${opts.helperGid ?? 65534}`, '--clear-groups', '--', '/bin/sh', '-c', 'kill -KILL -1'], {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
+    });
     await signalAll(await list(), 'SIGKILL');
     await delay(20 * (round + 1));
     pids = await list();

@@ -1,12 +1,20 @@
 // How a process is started as a job user: setpriv drops to its uid/gid with no groups and no capabilities.
 
-import type { JobUser } from '../state/types.js';
+import type { JobUser, SandboxRecord } from '../state/types.js';
 
 export interface SpawnSpec {
   command: string;
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /**
+   * Start it in a new session: nsenter must not be in the runner's process group (the runner's SIGTERM
+   * would kill it while the job still runs, and lose the job's status); the run stage forwards the signal
+   * to the job's own process group instead (see jobProcessGroup).
+   */
+  detached: boolean;
+  /** cgroup v2 directory the run stage joins before starting the job, so the job's processes are in it. */
+  cgroup?: string;
 }
 
 /**
@@ -34,16 +42,41 @@ export function jobTmpDir(user: JobUser): string {
 }
 
 /**
+ * The argv (after `nsenter`) that enters a sandbox and starts a job process there: nsenter into its PID,
+ * mount, IPC and UTS namespaces, then setsid so the job leads its own process group, then what follows
+ * (setpriv ... bash). The job starts in the namespace's / (nsenter --wd would open the directory on the
+ * host's side, outside the job's view); the stage script changes to the project directory itself.
+ */
+export function enterSandboxArgs(record: SandboxRecord): string[] {
+  if (!Number.isInteger(record.initPid) || record.initPid <= 1) throw new Error(`invalid sandbox init pid ${String(record.initPid)}`);
+  return ['-t', String(record.initPid), '-p', '-m', '-i', '-u', '--', 'setsid'];
+}
+
+/**
  * How the run stage starts the job's bash, which reads the stage script on stdin. With a user, bash runs
  * as that user (see dropPrivilegeArgs) with HOME, USER, LOGNAME and TMPDIR set to the user's own; the
  * environment is exactly `env` plus those, nothing inherited. Without a user (isolation = "none"): bash.
  */
-export function jobSpawnSpec(user: JobUser | undefined, env: Record<string, string>, cwd: string): SpawnSpec {
-  if (user === undefined) return { command: 'bash', args: [], env: { ...env }, cwd };
+export function jobSpawnSpec(user: JobUser | undefined, env: Record<string, string>, cwd: string, sandbox?: SandboxRecord): SpawnSpec {
+  if (user === undefined) return { command: 'bash', args: [], env: { ...env }, cwd, detached: false };
+  const userEnv = { ...env, HOME: user.home, USER: user.name, LOGNAME: user.name, TMPDIR: jobTmpDir(user) };
+  if (sandbox === undefined) return { command: 'setpriv', args: [...dropPrivilegeArgs(user.uid, user.gid), 'bash'], env: userEnv, cwd, detached: false };
   return {
-    command: 'setpriv',
-    args: [...dropPrivilegeArgs(user.uid, user.gid), 'bash'],
-    env: { ...env, HOME: user.home, USER: user.name, LOGNAME: user.name, TMPDIR: jobTmpDir(user) },
-    cwd,
+    command: 'nsenter',
+    args: [...enterSandboxArgs(sandbox), 'setpriv', ...dropPrivilegeArgs(user.uid, user.gid), 'bash'],
+    env: userEnv,
+    cwd: '/',
+    detached: true,
+    ...(sandbox.cgroup !== undefined ? { cgroup: sandbox.cgroup } : {}),
   };
+}
+
+/**
+ * The process group of the job a detached spawn started: its pid once `setsid` ran in nsenter's child.
+ * Read from /proc/<pid>/task/<pid>/children; undefined when it is not (yet, or any more) there.
+ */
+export function jobProcessGroup(nsenterPid: number, readChildren: (path: string) => string | undefined): number | undefined {
+  const text = readChildren(`/proc/${nsenterPid}/task/${nsenterPid}/children`);
+  const first = text?.trim().split(/\s+/)[0];
+  return first !== undefined && /^\d+$/.test(first) ? Number(first) : undefined;
 }

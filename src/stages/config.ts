@@ -9,7 +9,7 @@ import { JOB_STATE_VAR } from '../runner/env.js';
 import { stderrLog } from '../runner/job-log.js';
 import { ensureStateLayout, jobDir, readJobState, stateLayout, writeJobState } from '../state/job-store.js';
 import { claimSlot } from '../state/slots.js';
-import { jobLiveness } from '../state/liveness.js';
+import { describeQuarantine } from '../state/quarantine.js';
 import { readProcessStartTime } from '../broker/process-identity.js';
 import { refuseIfUnhealthy } from '../state/host-health.js';
 import { sweepOrphans } from './gc.js';
@@ -28,10 +28,12 @@ export async function configStage(config: JobroleConfig, env: NodeJS.ProcessEnv,
 
   const ctx = await readJobContext(env, { gitlabUrl: config.gitlab.url });
   const key = `${ctx.jobId.value}-${randomBytes(6).toString('hex')}`;
+  // A holder whose state still exists keeps its slot, live or not: the sweep above scrubbed what it could,
+  // and a slot is only taken over once its last job's scrub completed (and deleted that state).
   const slot = await claimSlot(layout, config.driver.slots, key, async (holder) => {
-    const state = await readJobState(layout, holder).catch(() => undefined);
-    return state !== undefined && (await jobLiveness(state)).live;
-  });
+    const state = await readJobState(layout, holder).catch(() => 'unreadable' as const);
+    return state !== undefined;
+  }, (q) => log.warn(`${describeQuarantine(q)}; skipped ("jobrole gc" retries its scrub)`));
   const now = new Date();
   const timeout = ctx.timeoutSeconds?.value ?? DEFAULT_TIMEOUT_SECONDS;
   const state: JobState = {

@@ -54,7 +54,10 @@ export async function obtainAndDeliver(
   const region = regionEnv(config.aws.region);
   // The job's ID token is a credential too (for web-identity roles it IS the credential): mask it everywhere.
   const secrets = [...credentialSecrets(session.credentials), ...(ctx.idToken !== undefined ? [ctx.idToken.raw] : [])];
-  const owner = state.user !== undefined ? { uid: state.user.uid, gid: state.user.gid } : undefined;
+  // Root's files, readable by the job's group: the job can read them but never replace, move or chmod them.
+  const owner = state.user !== undefined ? { uid: 0, gid: state.user.gid } : undefined;
+  const dirMode = owner !== undefined ? 0o750 : 0o700;
+  const fileMode = owner !== undefined ? 0o640 : 0o600;
   const filesDir = jobFilesDir(layout, state.key);
 
   switch (delivery) {
@@ -63,9 +66,9 @@ export async function obtainAndDeliver(
       break;
     case 'file': {
       const { writeCredentialFiles } = await import('../delivery/file.js');
-      await ensurePrivateDir(filesDir, 0o700, owner);
+      await ensurePrivateDir(filesDir, dirMode, owner);
       await persist({ files: [filesDir], secrets });
-      const written = await writeCredentialFiles(filesDir, session.credentials, config.aws.region, owner);
+      const written = await writeCredentialFiles(filesDir, session.credentials, config.aws.region, owner, fileMode);
       await persist({ jobEnv: { ...written.env, ...region } });
       break;
     }
@@ -73,9 +76,9 @@ export async function obtainAndDeliver(
       const { writeWebIdentityFile, webIdentityEnv } = await import('../delivery/web-identity-file.js');
       const token = spec.webIdentityToken;
       if (token === undefined) throw new BuildFailure(`role "${role.name}" is delivered as a web-identity token file, and the job supplied no ID token (declare id_tokens: in the job)`);
-      await ensurePrivateDir(filesDir, 0o700, owner);
+      await ensurePrivateDir(filesDir, dirMode, owner);
       await persist({ files: [filesDir], secrets });
-      const { path } = await writeWebIdentityFile(filesDir, token, owner);
+      const { path } = await writeWebIdentityFile(filesDir, token, owner, fileMode);
       await persist({ jobEnv: { ...webIdentityEnv({ roleArn: role.arn, tokenFile: path, sessionName: spec.sessionName }), ...region } });
       break;
     }

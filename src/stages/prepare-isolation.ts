@@ -22,8 +22,9 @@ export async function prepareIsolation(config: JobroleConfig, slot: number, log:
       `isolation = "users" needs the driver to run as root (it runs as uid ${uid}): run gitlab-runner as root, or set [job].isolation = "none" in ${config.source} to run jobs unisolated`,
     );
   }
-  const [{ jobUserName, lookupJobUser }, { verifyImdsBlock }, { killUserProcesses }, { ensureOwnedDir }] = await Promise.all([
-    import('../isolation/users.js'), import('../isolation/firewall.js'), import('../isolation/processes.js'), import('../isolation/dirs.js'),
+  const [{ jobUserName, lookupJobUser }, { verifyImdsBlock }, { tasksOfUid, describeTasks }, { ensureOwnedDir }, { isEmptyDir }] = await Promise.all([
+    import('../isolation/users.js'), import('../isolation/firewall.js'), import('../isolation/uid-tasks.js'), import('../isolation/dirs.js'),
+    import('../isolation/slot-dirs.js'),
   ]);
   const name = jobUserName(config.driver.job_user_prefix, slot);
   const user = await lookupJobUser(name);
@@ -34,10 +35,17 @@ export async function prepareIsolation(config: JobroleConfig, slot: number, log:
   if (!firewall.ok) {
     throw new SystemFailure(`the firewall rule that keeps job users off the instance metadata service is not in place (${firewall.problem}): run "jobrole host init"; no job runs without it`);
   }
-  // A previous job of this slot that was never cleaned up must not share anything with this one.
-  const leftover = await killUserProcesses(user.uid, { graceMs: 1000 });
-  if (leftover.killed > 0) log.warn(`ended ${leftover.killed} process(es) a previous job left behind as ${name}`);
-  await ensureOwnedDir(join(config.driver.builds_dir, `slot${slot}`), user.uid, user.gid, 0o700);
-  await ensureOwnedDir(join(config.driver.cache_dir, `slot${slot}`), user.uid, user.gid, 0o700);
+  // A slot is handed out only after its last scrub verified it: anything of a previous job here means it did not.
+  const leftover = await tasksOfUid(user.uid);
+  if (leftover.length > 0) {
+    throw new SystemFailure(`slot ${slot} is not clean: processes of ${name} exist before the job started (${describeTasks(leftover)}); the slot is scrubbed again and quarantined if that fails`);
+  }
+  for (const dir of [join(config.driver.builds_dir, `slot${slot}`), join(config.driver.cache_dir, `slot${slot}`)]) {
+    await ensureOwnedDir(dir, user.uid, user.gid, 0o700);
+    if (!(await isEmptyDir(dir))) {
+      throw new SystemFailure(`slot ${slot} is not clean: ${dir} is not empty before the job started; the slot is scrubbed again and quarantined if that fails`);
+    }
+  }
+  log.line(`jobrole: slot ${slot} (${name}) verified clean: no process of its user, empty builds and cache directories`);
   return user;
 }

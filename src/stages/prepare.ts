@@ -61,7 +61,11 @@ async function prepareJob(
     throw new SystemFailure(`the job response file describes job ${ctx.jobId.value}, but config ran for job ${current().job.id}`);
   }
   const user = await prepareIsolation(config, current().slot, log);
-  if (user !== undefined) await persist({ user });
+  if (user !== undefined) {
+    await persist({ user });
+    const { prepareSandbox } = await import('./prepare-sandbox.js');
+    await prepareSandbox(config, stateLayout(config.driver.state_dir), current(), user, persist, log);
+  }
 
   const requested = readRoleRequest(env, config.job.role_variable);
   // pipeline_id only when GitLab vouches for it (response file, or the verified token below): never a made-up 0.

@@ -9,6 +9,7 @@ import { baseJobEnv, jobStateDirFromEnv, JOB_STATE_VAR } from '../runner/env.js'
 import { readFileNoFollow } from '../state/secure-fs.js';
 import type { JobState } from '../state/types.js';
 import { jobSpawnSpec } from '../isolation/run-as.js';
+import { joinJobCgroup, signalJob } from '../isolation/job-signal.js';
 import { createRedactor } from '../redact/redactor.js';
 import { subscribeSecretFeed } from '../broker/feed.js';
 
@@ -43,7 +44,8 @@ export async function runStage(scriptPath: string, stageName: string, env: NodeJ
   if (state.phase !== 'prepared') throw new SystemFailure(`job ${state.job.id} is not prepared (state: ${state.phase}); run stages need a successful prepare`);
   const user = state.isolation === 'users' ? state.user : undefined;
   if (state.isolation === 'users' && user === undefined) throw new SystemFailure(`job ${state.job.id} should run as a job user, but its state names none`);
-  const spec = jobSpawnSpec(user, { ...baseJobEnv(env), ...state.jobEnv }, user?.home ?? process.cwd());
+  if (state.isolation === 'users' && state.sandbox === undefined) throw new SystemFailure(`job ${state.job.id} has no sandbox recorded: prepare did not finish setting it up`);
+  const spec = jobSpawnSpec(user, { ...baseJobEnv(env), ...state.jobEnv }, user?.home ?? process.cwd(), state.sandbox);
 
   const out = createRedactor({ secrets: state.secrets });
   const err = createRedactor({ secrets: state.secrets });
@@ -53,9 +55,15 @@ export async function runStage(scriptPath: string, stageName: string, env: NodeJ
   // Credentials the endpoint renewed since prepare are not in the state: learn them before the job can print them.
   if (feed !== undefined) await Promise.race([feed.ready, new Promise((r) => setTimeout(r, FEED_SYNC_MS).unref())]);
 
-  // Not detached: bash stays in this process group, so the runner's SIGTERM to the group reaches the job.
-  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-  const onTerm = () => { child.kill('SIGTERM'); };
+  // Without a sandbox bash stays in this process group (the runner's SIGTERM reaches it); with one, the job
+  // leads its own group inside the sandbox and onTerm forwards the signal there (see signalJob).
+  try {
+    joinJobCgroup(spec);
+  } catch (e) {
+    throw new SystemFailure(`cannot join the job's cgroup ${spec.cgroup ?? ''}: ${(e as Error).message}`, { cause: e });
+  }
+  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: spec.detached });
+  const onTerm = () => { signalJob(child, spec, 'SIGTERM'); };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onTerm);
   child.stdin.on('error', () => undefined);

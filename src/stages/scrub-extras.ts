@@ -9,9 +9,22 @@ import type { ImdsClient } from '../aws/imds.js';
 import type { AwsCredentials } from '../credentials/types.js';
 import { ec2Client, imdsEndpoint } from '../aws/clients.js';
 import { auditLog } from '../audit/audit-log.js';
+import { stateLayout } from '../state/job-store.js';
+import { slotScrubSteps } from './scrub-slot.js';
 
 export async function extraScrubSteps(config: JobroleConfig, state: JobState, log: JobLog): Promise<ScrubStep[]> {
   const steps: ScrubStep[] = [];
+  const sandbox = state.sandbox;
+  if (sandbox !== undefined) {
+    steps.push({
+      // The kernel ends every process in the job's PID namespace when its init dies: nothing outlives this.
+      name: 'end the job\'s sandbox',
+      run: async () => {
+        const { stopSandbox } = await import('../isolation/sandbox.js');
+        await stopSandbox(sandbox);
+      },
+    });
+  }
   const undo = state.instanceProfile;
   const baseline = state.instanceProfileBaseline;
   // The host's role must never come back while a job user can reach IMDS. Jobs of this version never open the
@@ -78,6 +91,9 @@ export async function extraScrubSteps(config: JobroleConfig, state: JobState, lo
       await releaseHostLock(config.driver.state_dir, state.key);
     },
   });
+  if (state.isolation === 'users' && state.user !== undefined) {
+    steps.push(...slotScrubSteps(config, stateLayout(config.driver.state_dir), state.slot, state.user, state.key, log));
+  }
   return steps;
 }
 

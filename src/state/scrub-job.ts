@@ -1,11 +1,12 @@
 // Scrubs one job from whatever state exists: every step runs even if another fails; state is deleted last.
 
-import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { JobLog } from '../runner/job-log.js';
 import { deleteJobState, jobFilesDir, type StateLayout, writeJobState } from './job-store.js';
-import { releaseSlot } from './slots.js';
+import { releaseSlot, slotHolders } from './slots.js';
+import { liftQuarantine, quarantineSlot, readQuarantine } from './quarantine.js';
+import { claimScrub, currentOwner, releaseScrub } from './scrub-owner.js';
 import { scrubPath } from './secure-fs.js';
 import type { JobState } from './types.js';
 
@@ -33,17 +34,6 @@ export function scrubSteps(config: JobroleConfig, layout: StateLayout, state: Jo
       },
     });
   }
-  const user = state.user;
-  if (state.isolation === 'users' && user !== undefined) {
-    steps.push({
-      name: `end every process of ${user.name}`,
-      run: async () => {
-        const { killUserProcesses } = await import('../isolation/processes.js');
-        const r = await killUserProcesses(user.uid, { graceMs: 2000 });
-        if (r.remaining.length > 0) throw new Error(`processes ${r.remaining.join(', ')} of ${user.name} survived`);
-      },
-    });
-  }
   steps.push(...extra);
   steps.push({
     name: 'remove credential files',
@@ -52,38 +42,28 @@ export function scrubSteps(config: JobroleConfig, layout: StateLayout, state: Jo
       await scrubPath(jobFilesDir(layout, state.key));
     },
   });
-  if (state.isolation === 'users' && user !== undefined) {
-    const slotDirs = [join(config.driver.builds_dir, `slot${state.slot}`), join(config.driver.cache_dir, `slot${state.slot}`)];
-    steps.push({
-      // The next job on this slot may be another project's: it inherits no checkout, cache or planted file.
-      name: `empty the builds and cache directories of slot ${state.slot}`,
-      run: async () => {
-        const { emptyDirAsUser } = await import('../isolation/slot-dirs.js');
-        for (const dir of slotDirs) await emptyDirAsUser(user, dir);
-      },
-    });
-    steps.push({
-      name: `reset the home and temp files of ${user.name}`,
-      run: async () => {
-        const { resetJobHome } = await import('../isolation/home-reset.js');
-        const r = await resetJobHome(user, { keep: slotDirs });
-        if (r.problems.length > 0) throw new Error(r.problems.join('; '));
-      },
-    });
-  }
-  steps.push({ name: `release slot ${state.slot}`, run: () => releaseSlot(layout, state.slot, state.key) });
   return steps;
 }
 
-/** Runs every step, collects failures, audits, and deletes the state only when everything succeeded. */
+/**
+ * Runs every step, collects failures, audits, and deletes the state only when everything succeeded. Only
+ * one process scrubs a job (claimScrub); another one's live scrub is reported as a failure, not joined.
+ * The slot is released only after a complete scrub; after a failed one it is quarantined (unless another
+ * job holds it by now).
+ */
 export async function scrubJob(
   deps: { config: JobroleConfig; layout: StateLayout; audit: AuditLog; log: JobLog; extraSteps?: ScrubStep[]; reason: string },
   state: JobState,
 ): Promise<ScrubResult> {
   const result: ScrubResult = { failures: [], steps: [] };
+  const claim = await claimScrub(deps.layout, state.key);
+  if (!claim.ok) {
+    result.failures.push(`job ${state.job.id} (${state.key}) is being scrubbed by process ${claim.owner.pid}; left to it`);
+    return result;
+  }
   // From here on the state marks a dead job, and it keeps no credential the scrub itself does not need.
   try {
-    await writeJobState(deps.layout, { ...state, phase: 'scrubbing', secrets: [], jobEnv: {} });
+    await writeJobState(deps.layout, { ...state, phase: 'scrubbing', secrets: [], jobEnv: {}, scrubber: await currentOwner() });
   } catch (err) {
     result.failures.push(`mark the job as being scrubbed: ${(err as Error).message}`);
   }
@@ -94,6 +74,20 @@ export async function scrubJob(
     } catch (err) {
       result.failures.push(`${step.name}: ${(err as Error).message}`);
     }
+  }
+  const holder = (await slotHolders(deps.layout, state.slot)).find((h) => h.slot === state.slot)?.holder;
+  const ours = holder === undefined || holder === state.key;
+  if (ours && result.failures.length === 0) {
+    const q = await readQuarantine(deps.layout, state.slot);
+    if (q === undefined || q.key === undefined || q.key === state.key) await liftQuarantine(deps.layout, state.slot);
+    await releaseSlot(deps.layout, state.slot, state.key);
+    result.steps.push(`release slot ${state.slot}`);
+  } else if (ours) {
+    // Never half-released: the next job on this slot would inherit whatever the failed step left.
+    await quarantineSlot(deps.layout, state.slot, state.key, result.failures.join('; ')).catch((err: Error) => {
+      result.failures.push(`quarantine slot ${state.slot}: ${err.message}`);
+    });
+    deps.log.warn(`slot ${state.slot} is quarantined until a scrub succeeds ("jobrole gc" retries it): ${result.failures.join('; ')}`);
   }
   await deps.audit.write({
     event: 'scrub',
@@ -108,5 +102,6 @@ export async function scrubJob(
     detail: [deps.reason, ...result.failures].join('; '),
   });
   if (result.failures.length === 0) await deleteJobState(deps.layout, state.key);
+  else await releaseScrub(deps.layout, state.key);
   return result;
 }

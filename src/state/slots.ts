@@ -5,6 +5,7 @@ import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemFailure } from '../runner/exit-codes.js';
 import type { StateLayout } from './job-store.js';
+import { describeQuarantine, readQuarantine, type Quarantine } from './quarantine.js';
 
 function slotFile(layout: StateLayout, slot: number): string {
   return join(layout.slots, `${slot}.lock`);
@@ -66,12 +67,26 @@ export async function claimSlot(
   slots: number,
   key: string,
   isLive: (holderKey: string) => Promise<boolean>,
+  onQuarantined: (q: Quarantine) => void = () => {},
 ): Promise<number> {
+  const quarantined: Quarantine[] = [];
   for (let slot = 1; slot <= slots; slot++) {
+    const q = await readQuarantine(layout, slot);
+    if (q !== undefined) {
+      // A slot whose scrub failed is never handed out: it may hold the last job's processes or files.
+      quarantined.push(q);
+      onQuarantined(q);
+      continue;
+    }
     if (await tryCreate(layout, slot, key)) return slot;
     const holder = await holderOf(layout, slot);
     if (holder === key) return slot;
     if (holder !== undefined && !(await isLive(holder)) && (await takeOver(layout, slot, holder, key))) return slot;
+  }
+  if (quarantined.length > 0) {
+    throw new SystemFailure(
+      `no job slot is free on this host: ${quarantined.map(describeQuarantine).join('; ')}. Fix the cause, then run "jobrole gc" (it retries the scrub and lifts the quarantine); "jobrole doctor" shows the slots`,
+    );
   }
   const holders = (await slotHolders(layout, slots)).map((h) => h.holder).filter((h): h is string => h !== undefined);
   const jobs = holders.map((h) => `job ${h.split('-')[0] ?? h}`).join(', ');

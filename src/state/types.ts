@@ -18,6 +18,14 @@ export interface BrokerRecord {
   feedSocket: string;
 }
 
+/** A job's sandbox: the init of its namespaces (pid + start time, so a recycled pid is never signalled). */
+export interface SandboxRecord {
+  initPid: number;
+  startTime: string | undefined;
+  /** The job's cgroup v2 directory, when the host has one. */
+  cgroup?: string;
+}
+
 export interface InstanceProfileUndo {
   instanceId: string;
   /** The association present before the swap; undefined = the instance had no profile. */
@@ -69,4 +77,8 @@ export interface JobState {
     sessionToken: string;
     expiration: string;
   };
+  /** The job's sandbox (isolation "users"), from prepare until cleanup ends it. */
+  sandbox?: SandboxRecord;
+  /** Who is scrubbing this job (pid + start time): nobody else scrubs it while that process lives. */
+  scrubber?: { pid: number; startTime: string | undefined };
 }

@@ -46,7 +46,8 @@ describe('attacker: a job leaves things behind (isolation users, endpoint delive
           `${C} > /tmp/loot-$USER; ${C} > /var/tmp/loot-$USER; ${C} > /dev/shm/loot-$USER; ${C} > $HOME/loot; ${C} > $TMPDIR/loot`,
           `mkdir -p /tmp/hide-$USER/deep && ${C} > /tmp/hide-$USER/deep/creds && chmod 000 /tmp/hide-$USER/deep /tmp/hide-$USER`,
           `${DEBIAN_AWS} configure export-credentials --format env > $HOME/.aws-env`,
-          'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI" > $LEAK_DIR/url-$USER; ln -s /etc $HOME/etc-link',
+          // The host is read-only inside the sandbox: a copy out to a world-writable host directory fails.
+          'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI" > $LEAK_DIR/url-$USER 2>/dev/null || echo "leak dir not writable"; ln -s /etc $HOME/etc-link',
           'echo left-behind',
         ],
       },

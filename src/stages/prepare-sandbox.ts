@@ -1,0 +1,54 @@
+// Prepare's sandbox step: the job's namespaces, its private scratch dirs, its own slot dirs, the rest read-only.
+
+import { join } from 'node:path';
+import type { JobroleConfig } from '../config/types.js';
+import { SystemFailure } from '../runner/exit-codes.js';
+import type { JobLog } from '../runner/job-log.js';
+import { jobDir, jobFilesDir, type StateLayout } from '../state/job-store.js';
+import { ensurePrivateDir } from '../state/secure-fs.js';
+import type { JobState, JobUser, SandboxRecord } from '../state/types.js';
+
+/**
+ * Starts the job's sandbox and records it in the state as soon as its init runs. The job's credential-file
+ * directory is made here (root-owned, readable by the job's group only) so it can be mounted inside.
+ */
+export async function prepareSandbox(
+  config: JobroleConfig,
+  layout: StateLayout,
+  state: JobState,
+  user: JobUser,
+  persist: (patch: Partial<JobState>) => Promise<void>,
+  log: JobLog,
+): Promise<SandboxRecord> {
+  const { startSandbox } = await import('../isolation/sandbox.js');
+  const d = config.driver;
+  const filesDir = jobFilesDir(layout, state.key);
+  await ensurePrivateDir(filesDir, 0o750, { uid: 0, gid: user.gid });
+  await persist({ files: [...new Set([...state.files, filesDir])] });
+  const stage = join(jobDir(layout, state.key), 'sandbox');
+  await ensurePrivateDir(stage, 0o700);
+  let record: SandboxRecord;
+  try {
+    record = await startSandbox({
+      mounts: {
+        stage,
+        tmpSize: d.job_tmp_size,
+        user,
+        keep: [{ path: join(d.builds_dir, `slot${state.slot}`) }, { path: join(d.cache_dir, `slot${state.slot}`) }, { path: filesDir, readOnly: true }],
+        hide: [d.state_dir, d.builds_dir, d.cache_dir, d.home_dir],
+      },
+      cgroupName: state.key,
+      limits: { pidsMax: d.job_pids_max, memoryMax: d.job_memory_max },
+      onStarted: (rec) => persist({ sandbox: rec }),
+    });
+  } catch (err) {
+    throw new SystemFailure(`cannot set up the sandbox of job ${state.job.id} on slot ${state.slot}: ${(err as Error).message}`, { cause: err });
+  }
+  const limits = [
+    `private /tmp, /var/tmp, /dev/shm, /run/lock and home (${d.job_tmp_size} in all)`,
+    ...(d.job_pids_max > 0 ? [`at most ${d.job_pids_max} tasks`] : []),
+    ...(d.job_memory_max !== '' ? [`memory ${d.job_memory_max}`] : []),
+  ];
+  log.line(`jobrole: the job runs as ${user.name} in its own sandbox (PID, mount, IPC and UTS namespaces; ${limits.join('; ')}; the rest of the host read-only)`);
+  return record;
+}

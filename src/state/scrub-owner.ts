@@ -1,0 +1,75 @@
+// Who is scrubbing a job: an exclusive owner file (pid + start time) so two scrubbers never work on one job.
+
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rmdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readProcessStartTime } from '../broker/process-identity.js';
+import { jobDir, type StateLayout } from './job-store.js';
+
+export interface ScrubOwner {
+  pid: number;
+  startTime: string | undefined;
+}
+
+export async function currentOwner(): Promise<ScrubOwner> {
+  return { pid: process.pid, startTime: await readProcessStartTime(process.pid) };
+}
+
+/** Whether that process still runs (same pid and start time). */
+export async function ownerAlive(owner: ScrubOwner): Promise<boolean> {
+  const start = await readProcessStartTime(owner.pid);
+  return start !== undefined && (owner.startTime === undefined || start === owner.startTime);
+}
+
+async function create(path: string, owner: ScrubOwner): Promise<boolean> {
+  try {
+    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    await fh.writeFile(JSON.stringify(owner));
+    await fh.close();
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+async function read(path: string): Promise<ScrubOwner | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as ScrubOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Becomes the scrubber of the job, or returns the live process that already is. A dead owner's claim is
+ * replaced under an exclusive guard directory, so two processes never both take it over.
+ */
+export async function claimScrub(layout: StateLayout, key: string): Promise<{ ok: true } | { ok: false; owner: ScrubOwner }> {
+  const dir = jobDir(layout, key);
+  const path = join(dir, 'scrub.owner');
+  const me = await currentOwner();
+  if (await create(path, me)) return { ok: true };
+  const held = await read(path);
+  if (held !== undefined && held.pid !== me.pid && (await ownerAlive(held))) return { ok: false, owner: held };
+  if (held !== undefined && held.pid === me.pid) return { ok: true };
+  const guard = join(dir, 'scrub.guard');
+  try {
+    await mkdir(guard, { mode: 0o700 });
+  } catch {
+    return { ok: false, owner: held ?? { pid: 0, startTime: undefined } };
+  }
+  try {
+    const again = await read(path);
+    if (again !== undefined && (await ownerAlive(again))) return { ok: false, owner: again };
+    await unlink(path).catch(() => undefined);
+    return (await create(path, me)) ? { ok: true } : { ok: false, owner: (await read(path)) ?? { pid: 0, startTime: undefined } };
+  } finally {
+    await rmdir(guard).catch(() => undefined);
+  }
+}
+
+/** Gives up the claim (after a failed scrub; a successful one deletes the whole job directory). */
+export async function releaseScrub(layout: StateLayout, key: string): Promise<void> {
+  await unlink(join(jobDir(layout, key), 'scrub.owner')).catch(() => undefined);
+}
