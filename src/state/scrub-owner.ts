@@ -49,7 +49,13 @@ export async function claimScrub(layout: StateLayout, key: string): Promise<{ ok
   const dir = jobDir(layout, key);
   const path = join(dir, 'scrub.owner');
   const me = await currentOwner();
-  if (await create(path, me)) return { ok: true };
+  try {
+    if (await create(path, me)) return { ok: true };
+  } catch (err) {
+    // No job directory (already scrubbed, or never written): there is nothing another scrubber could hold.
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return { ok: true };
+    throw err;
+  }
   const held = await read(path);
   if (held !== undefined && held.pid !== me.pid && (await ownerAlive(held))) return { ok: false, owner: held };
   if (held !== undefined && held.pid === me.pid) return { ok: true };

@@ -4,11 +4,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, issuedSecrets, isRoot, filesContaining, type World, DEPLOYER_ROLE } from './world.js';
-import { curlAs, jobUser, leaked, waitForEndpoint } from './attacker-helpers.js';
+import { curlAs, jobUser, leaked, openMailbox, waitForEndpoint } from './attacker-helpers.js';
 
 
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users and nftables rules';
@@ -23,15 +21,13 @@ describe('attacker: someone else asks a job\'s credentials endpoint (isolation u
   after(() => world?.close());
 
   test('the other slot\'s job, root, nobody, a wrong or missing token and a foreign Host all get no credentials', async () => {
-    const leak = join(world.dir, 'leak');
-    await mkdir(leak, { recursive: true, mode: 0o755 });
-    const done = join(leak, 'done');
-    const stolen = join(leak, 'endpoint');
+    // The test talks to the sandboxed jobs over loopback (their /tmp is private, the host read-only).
+    const mailbox = await openMailbox();
     // Job A holds its endpoint open until the test is done with it.
     const jobA = world.job({
       response: response(7301),
-      variables: { JOBROLE_ROLE: 'deployer' },
-      steps: { script: [`for i in $(seq 300); do [ -e ${done} ] && break; sleep 0.1; done; echo job-a-done`] },
+      variables: { JOBROLE_ROLE: 'deployer', MB: mailbox.url },
+      steps: { script: ['for i in $(seq 300); do curl -sf "$MB/done" >/dev/null && break; sleep 0.1; done; echo job-a-done'] },
     });
     let a: Awaited<ReturnType<typeof waitForEndpoint>> | undefined;
     let logB = '';
@@ -39,13 +35,12 @@ describe('attacker: someone else asks a job\'s credentials endpoint (isolation u
       a = await waitForEndpoint(world, 7301);
       const port = new URL(a.url).port;
       // What an attacker would have to learn: A's URL and token (the test hands them over; job B runs as slot 2's user).
-      await writeFile(stolen, `${a.url}\n${a.token}\n`, { mode: 0o644 });
       const jobB = await world.job({
         response: response(7302),
-        variables: { JOBROLE_ROLE: 'deployer', STOLEN: stolen },
+        variables: { JOBROLE_ROLE: 'deployer', STOLEN_URL: a.url, STOLEN_TOKEN: a.token },
         steps: {
           script: [
-            'URL=$(sed -n 1p "$STOLEN"); TOK=$(sed -n 2p "$STOLEN")',
+            'URL="$STOLEN_URL"; TOK="$STOLEN_TOKEN"',
             'echo "b is $(id -un) uid $(id -u)"',
             'code=$(curl -s -m 5 -o $HOME/body1 -w "%{http_code}" -H "Authorization: $TOK" "$URL" || true); echo "stolen-token code=$code body=$(cat $HOME/body1 2>/dev/null)"',
             'code=$(curl -s -m 5 -o $HOME/body2 -w "%{http_code}" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$URL" || true); echo "own-token code=$code body=$(cat $HOME/body2 2>/dev/null)"',
@@ -89,11 +84,11 @@ describe('attacker: someone else asks a job\'s credentials endpoint (isolation u
       assert.equal(ok.status, 200, 'the job\'s own user was refused: the negative cases prove nothing');
       assert.match(ok.body, /"AccessKeyId":"ASIA/);
     } finally {
-      await writeFile(done, '');
+      mailbox.set('done', 'yes');
     }
     const ra = await jobA;
+    await mailbox.close();
     assert.equal(ra.status, 'success', ra.jobLog);
-    await rm(leak, { recursive: true, force: true });
     const secretsA = world.emu.sessions.filter((s) => s.sessionName === 'gitlab-5-7301').flatMap((s) => [s.secretAccessKey, s.sessionToken ?? '']);
     assert.ok(secretsA.length >= 2);
     assert.deepEqual(leaked(logB, [...secretsA, a!.token]), [], 'job A\'s secret reached job B\'s log');

@@ -50,6 +50,8 @@ export interface PeekedState {
   url?: string;
   token?: string;
   brokerPid?: number;
+  /** The pid of the job's sandbox init (isolation users). */
+  initPid?: number;
 }
 
 /** The driver's state of every job in the world right now (the test is root; a job user cannot do this). */
@@ -76,6 +78,7 @@ export async function peekJobStates(world: World): Promise<PeekedState[]> {
       ...(env.AWS_CONTAINER_CREDENTIALS_FULL_URI !== undefined ? { url: env.AWS_CONTAINER_CREDENTIALS_FULL_URI } : {}),
       ...(env.AWS_CONTAINER_AUTHORIZATION_TOKEN !== undefined ? { token: env.AWS_CONTAINER_AUTHORIZATION_TOKEN } : {}),
       ...(s.broker?.pid !== undefined ? { brokerPid: Number(s.broker.pid) } : {}),
+      ...(s.sandbox?.initPid !== undefined ? { initPid: Number(s.sandbox.initPid) } : {}),
     });
   }
   return out;
@@ -292,4 +295,42 @@ export async function bridgeIntoNetns(ns: Netns, forwards: Forward[]): Promise<B
     throw err;
   }
   return { close: closeAll };
+}
+
+// --- a mailbox between the test and a sandboxed job ---------------------------------------------------------
+
+export interface Mailbox {
+  /** http://127.0.0.1:<port>: GET <url>/<name> answers the value set, or 404. */
+  url: string;
+  set(name: string, value: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A job in its sandbox sees none of the test's temp dirs (its /tmp is private, the host read-only), but
+ * shares the host's network: the test hands it things over loopback HTTP. `curl -sf "$MB/name"` in the job.
+ */
+export async function openMailbox(): Promise<Mailbox> {
+  const { createServer: createHttpServer } = await import('node:http');
+  const values = new Map<string, string>();
+  const server = createHttpServer((req, res) => {
+    const v = values.get((req.url ?? '/').slice(1));
+    res.writeHead(v === undefined ? 404 : 200, { 'content-type': 'text/plain' });
+    res.end(v ?? '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    set: (name, value) => void values.set(name, value),
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** The path `path` of a job's sandbox as root sees it from the host (through its init's /proc root link). */
+export function inSandbox(initPid: number, path: string): string {
+  return `/proc/${initPid}/root${path}`;
 }

@@ -2,11 +2,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, issuedSecrets, isRoot, filesContaining, DEBIAN_AWS, DEBIAN_PYTHON, type World, DEPLOYER_ROLE } from './world.js';
-import { leaked, waitForEndpoint } from './attacker-helpers.js';
+import { inSandbox, leaked, openMailbox, waitForEndpoint } from './attacker-helpers.js';
 import { stsClientForJobs } from './job-readable.js';
 
 
@@ -75,26 +75,26 @@ describe('attacker: secrets from inside a job (isolation users, endpoint deliver
   });
 
   test('a job that reads every process\'s environ and cmdline and greps what it can read finds no secret', async () => {
-    const leak = join(world.dir, 'leak');
-    await mkdir(leak, { recursive: true, mode: 0o755 });
-    await rm(join(leak, 'jobdir'), { force: true });
+    const mailbox = await openMailbox();
+    let initPid: number | undefined;
     let endpointToken: string | undefined;
     let dump: Record<string, string> = {};
     let user: { uid: number; home: string } | undefined;
     const r = await world.job({
       response: response(7202),
-      variables: { JOBROLE_ROLE: 'deployer', STATE_DIR: world.stateDir, AUDIT: world.auditLog, CONFIG: world.configPath, LEAK: leak },
+      variables: { JOBROLE_ROLE: 'deployer', STATE_DIR: world.stateDir, AUDIT: world.auditLog, CONFIG: world.configPath, MB: mailbox.url },
       onStage: async (name, phase) => {
         if (name !== 'build_script') return;
         if (phase === 'start') {
           const s = await waitForEndpoint(world, 7202);
           endpointToken = s.token;
           user = s.user;
+          initPid = s.initPid;
           // An attacker may learn where its job's state lives (it is no secret); it must still get nothing from it.
-          await writeFile(join(leak, 'jobdir'), s.dir + '\n', { mode: 0o644 });
+          mailbox.set('jobdir', s.dir);
         } else {
-          // Before cleanup resets the home: what the job collected.
-          for (const f of ['proc.txt', 'files.txt', 'state.txt']) dump[f] = await readFile(join(user!.home, 'loot', f), 'utf8').catch(() => '');
+          // Before cleanup ends the sandbox (and its private home with it): what the job collected.
+          for (const f of ['proc.txt', 'files.txt', 'state.txt']) dump[f] = await readFile(inSandbox(initPid!, join(user!.home, 'loot', f)), 'utf8').catch(() => '');
         }
       },
       steps: {
@@ -102,31 +102,37 @@ describe('attacker: secrets from inside a job (isolation users, endpoint deliver
           'set +e; D=$HOME/loot; mkdir -p $D',
           // Every process it can see: owner, cmdline, environ (what it can read of them).
           `for p in /proc/[0-9]*; do u=$(stat -c %u $p 2>/dev/null) || continue; { echo "=== \${p#/proc/} uid=$u cmdline"; tr '\\0' ' ' < $p/cmdline || true; echo; echo "=== \${p#/proc/} uid=$u environ"; tr '\\0' '\\n' < $p/environ || true; echo; } >> $D/proc.txt 2>/dev/null; done`,
-          // Everything it can read in the shared temp dirs and the driver's state dir (not its own home).
-          `find /tmp /var/tmp /dev/shm "$STATE_DIR" -xdev -path "$HOME" -prune -o -type f -readable -size -2M -print 2>/dev/null | while read -r f; do echo "=== $f"; cat "$f" 2>/dev/null; echo; done > $D/files.txt`,
+          // Everything it can read in the temp dirs and the driver's state dir (not its own home), bounded in time
+          // and size whatever the host holds; a file of its own in /tmp proves the scan reads what is there.
+          'echo "probe" > /tmp/probe-$USER',
+          `timeout 60 find /tmp /var/tmp /dev/shm /run/lock "$STATE_DIR" -xdev -path "$HOME" -prune -o -type f -readable -size -2M -print 2>/dev/null | head -n 20000 | while read -r f; do echo "=== $f"; head -c 65536 "$f" 2>/dev/null; echo; done > $D/files.txt`,
           // Its own job's state, once told where it is; the audit log; the config; the broker's secret feed.
-          `for i in $(seq 50); do [ -s "$LEAK/jobdir" ] && break; sleep 0.1; done; JD=$(cat "$LEAK/jobdir")`,
+          'for i in $(seq 50); do JD=$(curl -sf "$MB/jobdir") && break; sleep 0.1; done',
           `{ echo "jobdir=$JD"; ls -la "$JD" "$STATE_DIR" "$STATE_DIR/jobs" 2>&1; cat "$JD/state.json" "$AUDIT" "$CONFIG" 2>&1; ${DEBIAN_PYTHON} -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1]); print('feed', s.recv(65536))" "$JD/feed.sock" 2>&1; } > $D/state.txt`,
           'wc -c $D/*',
         ],
       },
     });
+    await mailbox.close();
     assert.equal(r.status, 'success', r.jobLog);
     assert.ok(endpointToken !== undefined && user !== undefined);
     const proc = dump['proc.txt'] ?? '';
     const files = dump['files.txt'] ?? '';
     const state = dump['state.txt'] ?? '';
-    // The hunt did happen: it saw the broker and the driver's run stage, read files, and tried the state.
-    assert.match(proc, /^jobrole-broker/m, 'the job did not see the broker process');
-    assert.match(proc, / run \S+ build_script\s*$/m, 'the job did not see the driver\'s run stage');
-    assert.ok(files.includes('=== '), 'the job read no file at all');
+    // The hunt did happen: it read its own processes, files, and tried the state. Its PID namespace shows it
+    // nothing else: not the broker, not the driver's run stage, no other user's process.
+    assert.match(proc, /^=== 1 uid=0 cmdline\n\/bin\/sh -c .* jobrole-sandbox/m, 'the job did not see its sandbox\'s init');
+    assert.doesNotMatch(proc, /jobrole-broker/, 'the job saw the broker process');
+    assert.doesNotMatch(proc, / run \S+ build_script\s*$/m, 'the job saw the driver\'s run stage');
+    assert.ok(files.includes(`=== /tmp/probe-`), 'the job read no file at all');
     assert.match(state, /^jobdir=\//m);
-    assert.match(state, /Permission denied/);
+    // The state dir is hidden inside the sandbox (an empty tmpfs over it): not even a denied file to see.
+    assert.match(state, /state\.json: (No such file or directory|Permission denied)/);
 
     const secrets = [...issuedSecrets(world.emu), world.emu.host.secretAccessKey, endpointToken];
     // Per process: the job user's own processes hold the endpoint token (that is how it is delivered), but no key.
     const sections = proc.split(/^=== /m).slice(1);
-    assert.ok(sections.length > 10);
+    assert.ok(sections.length >= 6, `the job saw only ${sections.length} /proc entries`);
     const foreignEnvirons: string[] = [];
     for (const sec of sections) {
       const [head = '', ...body] = sec.split('\n');

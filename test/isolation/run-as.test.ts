@@ -21,7 +21,17 @@ describe('jobSpawnSpec', () => {
     assert.equal(spec.cwd, '/builds/slot1');
   });
   test('without a user: plain bash with the env as given', () => {
-    assert.deepEqual(jobSpawnSpec(undefined, { A: 'b' }, '/x'), { command: 'bash', args: [], env: { A: 'b' }, cwd: '/x' });
+    assert.deepEqual(jobSpawnSpec(undefined, { A: 'b' }, '/x'), { command: 'bash', args: [], env: { A: 'b' }, cwd: '/x', detached: false });
+  });
+  test('with a sandbox: nsenter into its namespaces, setsid, then the same setpriv; detached, joining its cgroup', () => {
+    const spec = jobSpawnSpec(user, { PATH: '/usr/bin:/bin' }, '/builds/slot1', { initPid: 4321, startTime: '99', cgroup: '/sys/fs/cgroup/jobrole/k' });
+    assert.equal(spec.command, 'nsenter');
+    assert.deepEqual(spec.args.slice(0, 9), ['-t', '4321', '-p', '-m', '-i', '-u', '--', 'setsid', 'setpriv']);
+    assert.equal(spec.args.at(-1), 'bash');
+    assert.ok(spec.args.includes('--no-new-privs'));
+    assert.equal(spec.detached, true);
+    assert.equal(spec.cgroup, '/sys/fs/cgroup/jobrole/k');
+    assert.throws(() => jobSpawnSpec(user, {}, '/', { initPid: 1, startTime: undefined }), /invalid sandbox init pid/);
   });
   test('refuses uid or gid 0', () => {
     assert.throws(() => jobSpawnSpec({ ...user, uid: 0 }, {}, '/'), /uid 0/);

@@ -11,6 +11,7 @@ import type { JobLog } from '../../src/runner/job-log.js';
 import { ensureStateLayout, jobDir, jobFilesDir, readJobState, stateLayout, writeJobState, type StateLayout } from '../../src/state/job-store.js';
 import { scrubJob, scrubSteps, type ScrubStep } from '../../src/state/scrub-job.js';
 import { claimSlot, slotHolders } from '../../src/state/slots.js';
+import { readQuarantine } from '../../src/state/quarantine.js';
 import type { JobState } from '../../src/state/types.js';
 import { KEY, sampleState } from './state-fixture.js';
 
@@ -57,7 +58,7 @@ test('all steps succeed: files removed, slot released, audit "ok", state deleted
   });
 });
 
-test('a failing step does not stop the others; state kept as "scrubbing" without credentials; audit "incomplete"', async (t) => {
+test('a failing step does not stop the others; state kept as "scrubbing" without credentials; slot quarantined, not released; audit "incomplete"', async (t) => {
   const w = await world(t);
   const ran: string[] = [];
   const extra: ScrubStep[] = [
@@ -68,9 +69,14 @@ test('a failing step does not stop the others; state kept as "scrubbing" without
   const r = await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, extraSteps: extra, reason: 'gc' }, w.state);
   assert.deepEqual(ran, ['first', 'second', 'third']);
   assert.deepEqual(r.failures, ['first extra: EC2 said no', 'third extra: timed out']);
-  assert.deepEqual(r.steps, ['second extra', 'remove credential files', 'release slot 1'], 'steps after the failures still ran');
+  assert.deepEqual(r.steps, ['second extra', 'remove credential files'], 'steps after the failures still ran');
   assert.equal(await exists(w.filesDir), false, 'credential files removed despite earlier failures');
-  assert.equal((await slotHolders(w.layout, 2))[0]?.holder, undefined);
+  assert.equal((await slotHolders(w.layout, 2))[0]?.holder, KEY, 'never half-released');
+  const q = await readQuarantine(w.layout, 1);
+  assert.equal(q?.key, KEY);
+  assert.match(q?.reason ?? '', /first extra: EC2 said no; third extra: timed out/);
+  await assert.rejects(claimSlot(w.layout, 1, '4243-0123456789ab', async () => false), /slot 1 is quarantined .*first extra: EC2 said no.*jobrole gc/);
+
 
   const kept = await readJobState(w.layout, KEY);
   assert.ok(kept, 'state kept so gc can finish the scrub');
@@ -83,6 +89,12 @@ test('a failing step does not stop the others; state kept as "scrubbing" without
   assert.equal(w.records[0]?.outcome, 'incomplete');
   assert.equal(w.records[0]?.detail, 'gc; first extra: EC2 said no; third extra: timed out');
   assert.ok(!JSON.stringify(w.records).includes('secret-value'));
+
+  // gc retries: a scrub that succeeds now lifts the quarantine and releases the slot.
+  const again = await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, reason: 'gc retry' }, (await readJobState(w.layout, KEY))!);
+  assert.deepEqual(again.failures, []);
+  assert.equal(await readQuarantine(w.layout, 1), undefined);
+  assert.equal((await slotHolders(w.layout, 2))[0]?.holder, undefined);
 });
 
 test('credentials are dropped from the state before the first step runs', async (t) => {
@@ -112,20 +124,17 @@ test('a job without a role is audited without role fields', async (t) => {
   assert.equal(w.records[0]?.outcome, 'ok');
 });
 
-test('scrubSteps: broker, job-user processes and home reset only when the state has them, slot release last', () => {
+test('scrubSteps: the broker only when the state has one, extra steps, credential files last (the slot is released by scrubJob)', () => {
   const layout: StateLayout = stateLayout('/var/lib/jobrole');
   const base = sampleState();
-  assert.deepEqual(scrubSteps(config, layout, base, []).map((s) => s.name), ['remove credential files', 'release slot 1']);
+  assert.deepEqual(scrubSteps(config, layout, base, []).map((s) => s.name), ['remove credential files']);
   const full: JobState = {
     ...base, isolation: 'users', user: { name: 'jobrole-job1', uid: 2001, gid: 2001, home: '/var/lib/jobrole/home/jobrole-job1' },
     broker: { pid: 99, startTime: '1', port: 8080, feedSocket: '/var/lib/jobrole/jobs/x/feed.sock' },
   };
   assert.deepEqual(scrubSteps(config, layout, full, [{ name: 'extra', run: async () => {} }]).map((s) => s.name), [
-    'stop the credentials endpoint', 'end every process of jobrole-job1', 'extra', 'remove credential files',
-    'empty the builds and cache directories of slot 1', 'reset the home and temp files of jobrole-job1', 'release slot 1',
+    'stop the credentials endpoint', 'extra', 'remove credential files',
   ]);
-  const noneIsolation = scrubSteps(config, layout, { ...full, isolation: 'none' }, []).map((s) => s.name);
-  assert.ok(!noneIsolation.some((n) => n.includes('jobrole-job1')), 'no user steps without user isolation');
 });
 
 // Known bug (see report): if marking the state "scrubbing" fails, scrubJob throws before any step runs.
