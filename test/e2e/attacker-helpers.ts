@@ -302,7 +302,7 @@ export async function bridgeIntoNetns(ns: Netns, forwards: Forward[]): Promise<B
 export interface Mailbox {
   /** http://127.0.0.1:<port>: GET <url>/<name> answers the value set, or 404. */
   url: string;
-  set(name: string, value: string): void;
+  set(name: string, value: string | Buffer): void;
   close(): Promise<void>;
 }
 
@@ -312,10 +312,10 @@ export interface Mailbox {
  */
 export async function openMailbox(): Promise<Mailbox> {
   const { createServer: createHttpServer } = await import('node:http');
-  const values = new Map<string, string>();
+  const values = new Map<string, string | Buffer>();
   const server = createHttpServer((req, res) => {
     const v = values.get((req.url ?? '/').slice(1));
-    res.writeHead(v === undefined ? 404 : 200, { 'content-type': 'text/plain' });
+    res.writeHead(v === undefined ? 404 : 200, { 'content-type': 'application/octet-stream' });
     res.end(v ?? '');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
