@@ -54,6 +54,9 @@ export async function collectGarbage(config: JobroleConfig, log: JobLog, opts: {
   const files = await readdir(layout.files).catch(() => [] as string[]);
   const keys = new Set(await listJobKeys(layout));
   for (const name of files) if (isJobKey(name) && !keys.has(name)) await scrubPath(join(layout.files, name));
+  const { retryQuarantinedSlots, deleteLeftoverTrash } = await import('./gc-slots.js');
+  await retryQuarantinedSlots(config, layout, log);
+  await deleteLeftoverTrash(config, layout, log);
   return report;
 }
 

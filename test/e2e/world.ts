@@ -32,6 +32,8 @@ export interface WorldOptions {
   roles?: string;
   /** Extra lines inside [job]. */
   job?: string;
+  /** Extra lines inside [driver]. */
+  driver?: string;
   /** Extra sections (e.g. [gitlab] ...). */
   extra?: string;
   emulator?: EmulatorOptions;
@@ -87,6 +89,7 @@ home_dir = "${join(stateDir, 'home')}"
 slots = ${opts.slots ?? 2}
 job_user_prefix = "${userPrefix}"
 firewall_table = "${firewallTable}"
+${opts.driver ?? ''}
 
 [aws]
 region = "us-east-1"
