@@ -106,6 +106,10 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps = {}): Pro
     ...(deps.run !== undefined ? { run: deps.run } : {}),
     ...(deps.nftTable !== undefined ? { nftTable: deps.nftTable } : {}),
   })));
+  if (config.job.isolation === 'users') {
+    const { checkSandbox } = await import('./checks/sandbox.js');
+    results.push(...(await checkSandbox(config, deps.run)));
+  }
   results.push(...(await checkRunnerConfig(opts.runnerConfigPath, config, deps.self)));
   return finish(results);
 }
