@@ -3,7 +3,7 @@
 import { lstat } from 'node:fs/promises';
 import { dirname, join, relative, isAbsolute } from 'node:path';
 import type { JobUser } from '../state/types.js';
-import type { CommandRunner } from './command.js';
+import { runCommand, type CommandRunner } from './command.js';
 import { ensureOwnedDir, type DirOutcome } from './dirs.js';
 import { checkSharedDir, isSystemDir } from './shared-dirs.js';
 import { DEFAULT_TABLE, installImdsBlock, verifyImdsBlock } from './firewall.js';
@@ -110,5 +110,21 @@ export async function hostInit(opts: HostInitOptions, deps: HostInitDeps = {}): 
     if (!after.ok) throw new Error(`installed the IMDS firewall block but it does not verify: ${after.problem}`);
     lines.push(`IMDS firewall block (nft table ${table}) installed for uids ${uids.join(', ')}`);
   }
+  lines.push(...(await sandboxPrerequisites(deps.run ?? runCommand)));
   return lines;
+}
+
+/**
+ * What each job's sandbox needs from the host (util-linux unshare/nsenter/setsid/mount, keyutils): missing
+ * util-linux tools stop host init (no job could run); missing keyctl is a warning (slots would be quarantined).
+ */
+async function sandboxPrerequisites(run: CommandRunner): Promise<string[]> {
+  const missing: string[] = [];
+  for (const tool of ['unshare', 'nsenter', 'setsid', 'setpriv', 'mount']) if ((await run(tool, ['--version'])).exitCode !== 0) missing.push(tool);
+  if (missing.length > 0) throw new Error(`the job sandbox needs ${missing.join(', ')}: install util-linux (2.36 or later) and mount`);
+  const keyctl = (await run('keyctl', ['--version'])).exitCode === 0;
+  return [
+    'sandbox tools (unshare, nsenter, setsid, setpriv, mount) in place',
+    keyctl ? 'keyctl in place (job users\' keyrings are cleared at cleanup)' : 'warning: keyctl is missing: install keyutils, or cleanup cannot clear job users\' keyrings and quarantines their slots',
+  ];
 }

@@ -22,6 +22,7 @@ test('an empty document is a valid config with the documented defaults', () => {
   assert.deepEqual(c.driver, {
     state_dir: '/var/lib/jobrole', builds_dir: '/var/lib/jobrole/builds', cache_dir: '/var/lib/jobrole/cache',
     audit_log: '/var/log/jobrole/audit.jsonl', slots: 4, job_user_prefix: 'jobrole-job', home_dir: '/var/lib/jobrole/home', firewall_table: 'jobrole',
+    job_tmp_size: '1G', job_pids_max: 0, job_memory_max: '',
   });
   assert.deepEqual(c.aws, { region: 'us-east-1', sts_endpoint: '', ec2_endpoint: '', ssm_endpoint: '', imds_endpoint: '', max_attempts: 6 });
   assert.deepEqual(c.job, {

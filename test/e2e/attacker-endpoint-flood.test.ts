@@ -4,11 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, isRoot, DEBIAN_AWS, type World, DEPLOYER_ROLE } from './world.js';
-import { SETPRIV, asUser, jobUser, waitFor, waitForEndpoint } from './attacker-helpers.js';
+import { SETPRIV, asUser, jobUser, openMailbox, waitFor, waitForEndpoint } from './attacker-helpers.js';
 
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users; the flooder runs as another job user';
 const CONNECTIONS = 2000;
@@ -57,15 +56,14 @@ describe('attacker: 2,000 idle connections from another slot\'s user against a j
   after(() => world?.close());
 
   test('the job\'s aws calls all succeed while the flood is on, and the flooder is never answered', async () => {
-    const sync = join(world.dir, 'flood-sync');
-    await mkdir(sync, { recursive: true, mode: 0o755 });
-    const floodOn = join(sync, 'on');
+    // The job's sandbox does not see the test's temp dirs: it learns that the flood is on over loopback.
+    const sync = await openMailbox();
     const job = world.job({
       response: buildJobResponse({ jobId: 7401, projectId: 5, projectPath: 'group/app', ref: 'main' }),
-      variables: { JOBROLE_ROLE: 'deployer', EP: world.emu.endpoint },
+      variables: { JOBROLE_ROLE: 'deployer', EP: world.emu.endpoint, MB: sync.url },
       steps: {
         script: [
-          `for i in $(seq 600); do [ -e ${floodOn} ] && break; sleep 0.1; done; [ -e ${floodOn} ] || { echo "no flood started"; exit 1; }`,
+          'on=; for i in $(seq 600); do curl -sf "$MB/on" >/dev/null && { on=1; break; }; sleep 0.1; done; [ -n "$on" ] || { echo "no flood started"; exit 1; }',
           `echo "calls start $(date +%s%3N)"`,
           `for i in $(seq ${CALLS}); do if ${DEBIAN_AWS} sts get-caller-identity --endpoint-url "$EP" --query Arn --output text >$HOME/out 2>&1; then echo "call $i ok $(cat $HOME/out)"; else echo "call $i FAIL $(cat $HOME/out)"; fi; done`,
           `echo "calls end $(date +%s%3N)"`,
@@ -96,13 +94,13 @@ describe('attacker: 2,000 idle connections from another slot\'s user against a j
     let result: Awaited<typeof job>;
     try {
       await waitFor('the flood to reach 2,000 connects', async () => ((stats.at(-1)?.connects ?? 0) >= CONNECTIONS ? true : undefined), 30_000);
-      await writeFile(floodOn, '');
+      sync.set('on', '1');
       result = await job;
     } finally {
       const exited = new Promise((r) => flooder.once('exit', r));
       flooder.kill('SIGTERM');
       await exited;
-      await rm(sync, { recursive: true, force: true });
+      await sync.close();
     }
     assert.equal(result.status, 'success', result.jobLog);
     const log = result.jobLog;

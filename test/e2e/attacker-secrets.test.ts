@@ -18,20 +18,24 @@ const field = (name: string) =>
 
 describe('attacker: secrets from inside a job (isolation users, endpoint delivery)', { skip: NOT_ROOT }, () => {
   let world: World;
-  /** The JS SDK, readable by the job user even when the checkout is not. */
-  let STS_CLIENT: string;
+  /** Hands files to the sandboxed jobs over loopback: the JS SDK bundle, readable by the job even when the checkout is not. */
+  let shipping: Awaited<ReturnType<typeof openMailbox>>;
   before(async () => {
-    STS_CLIENT = await stsClientForJobs();
+    shipping = await openMailbox();
+    shipping.set('sts.mjs', await readFile(await stsClientForJobs()));
     world = await startWorld({ isolation: 'users', slots: 1, roles: DEPLOYER_ROLE });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
   });
-  after(() => world?.close());
+  after(async () => {
+    await shipping?.close();
+    await world?.close();
+  });
 
   test('a job that prints its credentials shows only masks in the job log', async () => {
     let endpointToken: string | undefined;
     const r = await world.job({
       response: response(7201),
-      variables: { JOBROLE_ROLE: 'deployer', EP: world.emu.endpoint },
+      variables: { JOBROLE_ROLE: 'deployer', EP: world.emu.endpoint, SHIP: shipping.url },
       onStage: async (name, phase) => {
         if (name === 'build_script' && phase === 'start') endpointToken = (await waitForEndpoint(world, 7201)).token;
       },
@@ -40,7 +44,8 @@ describe('attacker: secrets from inside a job (isolation users, endpoint deliver
           'env',
           `${DEBIAN_AWS} configure export-credentials --format env`,
           `${DEBIAN_PYTHON} -c "import boto3; c=boto3.Session().get_credentials().get_frozen_credentials(); print('boto3', c.access_key, c.secret_key, c.token)"`,
-          `AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true ${process.execPath} -e "import('${STS_CLIENT}').then(async (m) => { const c = await new m.STSClient({ region: 'us-east-1' }).config.credentials(); console.log('jssdk', JSON.stringify(c)); })"`,
+          'curl -sf "$SHIP/sts.mjs" -o "$HOME/sts.mjs"',
+          `AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true ${process.execPath} -e "import(process.env.HOME + '/sts.mjs').then(async (m) => { const c = await new m.STSClient({ region: 'us-east-1' }).config.credentials(); console.log('jssdk', JSON.stringify(c)); })"`,
           'curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo',
           'echo "token: $AWS_CONTAINER_AUTHORIZATION_TOKEN"',
           'echo "token on stderr: $AWS_CONTAINER_AUTHORIZATION_TOKEN" >&2',

@@ -4,11 +4,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, issuedSecrets, isRoot, filesContaining, DEBIAN_AWS, DEBIAN_PYTHON, type World } from './world.js';
-import { leaked } from './attacker-helpers.js';
+import { leaked, openMailbox, type Mailbox } from './attacker-helpers.js';
 import { stsClientForJobs } from './job-readable.js';
 
 const ROLES = `
@@ -41,10 +41,10 @@ while time.time() < end:
         print('py-long FAIL', type(e).__name__, flush=True)
     time.sleep(2)
 `;
-/** STS_CLIENT: the JS SDK bundled where the job user can read it (the checkout may be 0700). */
-const jsLong = (STS_CLIENT: string) => `
+/** Imports the JS SDK bundle the job fetched into its home (the checkout may be 0700, the test's temp dir is not in the sandbox). */
+const JS_LONG = `
 import { createHash } from 'node:crypto';
-const m = await import(${JSON.stringify(STS_CLIENT)});
+const m = await import(process.env.HOME + '/sts.mjs');
 const c = new m.STSClient({ region: 'us-east-1', endpoint: process.env.EP });
 const end = Date.now() + ${RUN_S * 1000};
 while (Date.now() < end) {
@@ -61,22 +61,30 @@ while (Date.now() < end) {
 
 describe('a job longer than its credentials (isolation users, endpoint delivery)', { skip: NOT_ROOT }, () => {
   let world: World;
+  let shipping: Mailbox;
   before(async () => {
     world = await startWorld({ isolation: 'users', slots: 1, roles: ROLES, emulator: { credentialLifetimeScale: SCALE } });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
-    await writeFile(join(world.dir, 'long.py'), PY_LONG, { mode: 0o644 });
-    await writeFile(join(world.dir, 'long.mjs'), jsLong(await stsClientForJobs()), { mode: 0o644 });
+    // The job's sandbox does not see the test's temp dirs: the scripts reach it over loopback.
+    shipping = await openMailbox();
+    shipping.set('long.py', PY_LONG);
+    shipping.set('long.mjs', JS_LONG);
+    shipping.set('sts.mjs', await readFile(await stsClientForJobs()));
   });
-  after(() => world?.close());
+  after(async () => {
+    await shipping?.close();
+    await world?.close();
+  });
 
   test(`runs ${RUN_S} s on ${LIFETIME_S} s sessions with awscli, boto3 and the JS SDK, and never logs a secret`, async () => {
     const C = 'curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"';
     const r = await world.job({
       response: buildJobResponse({ jobId: 7501, projectId: 5, projectPath: 'group/app', ref: 'main' }),
-      variables: { JOBROLE_ROLE: 'deployer', EP: world.emu.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      variables: { JOBROLE_ROLE: 'deployer', EP: world.emu.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SHIP: shipping.url },
       steps: {
         script: [
-          `${DEBIAN_PYTHON} ${join(world.dir, 'long.py')} & ${process.execPath} ${join(world.dir, 'long.mjs')} &`,
+          'for f in long.py long.mjs sts.mjs; do curl -sf "$SHIP/$f" -o "$HOME/$f"; done',
+          `${DEBIAN_PYTHON} "$HOME/long.py" & ${process.execPath} "$HOME/long.mjs" &`,
           `end=$((SECONDS + ${RUN_S})); while [ $SECONDS -lt $end ]; do ` +
             `if ${DEBIAN_AWS} sts get-caller-identity --endpoint-url "$EP" --query Arn --output text >/dev/null; then echo "aws ok"; else echo "aws FAIL"; fi; ` +
             // The credentials issued so far, printed mid-stage: the new ones must be masked as well.
