@@ -42,20 +42,24 @@ export async function configure(configPath: string, job: BenchJob): Promise<void
   Object.assign(job.env, (JSON.parse(r.stdout) as { job_env: Record<string, string> }).job_env);
 }
 
-export function benchConfig(dir: string, endpoint: string, imds: string, slots: number): string {
+/** isolation "users" needs root and `jobrole host init` (job users jrbench<N>, nft table jrbench). */
+export function benchConfig(dir: string, endpoint: string, imds: string, slots: number, isolation: 'none' | 'users' = 'none'): string {
   return `
 [driver]
 state_dir = "${join(dir, 'state')}"
-builds_dir = "${join(dir, 'builds')}"
-cache_dir = "${join(dir, 'cache')}"
-audit_log = "${join(dir, 'audit.jsonl')}"
+builds_dir = "${join(dir, 'state', 'builds')}"
+cache_dir = "${join(dir, 'state', 'cache')}"
+home_dir = "${join(dir, 'state', 'home')}"
+audit_log = "${join(dir, 'audit', 'audit.jsonl')}"
 slots = ${slots}
+job_user_prefix = "jrbench"
+firewall_table = "jrbench"
 [aws]
 sts_endpoint = "${endpoint}"
 imds_endpoint = "${imds}"
 max_attempts = 10
 [job]
-isolation = "none"
+isolation = "${isolation}"
 [[roles]]
 name = "bench"
 arn = "arn:aws:iam::111122223333:role/bench"

@@ -9,7 +9,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEBIAN_PYTHON, filesContaining, isRoot, issuedSecrets, type World } from './world.js';
-import { leaked, peekJobStates } from './attacker-helpers.js';
+import { inSandbox, leaked, peekJobStates } from './attacker-helpers.js';
 import { JOB_ASSUMED, JOB_ROLE_ARN, assertHostClean, assertOnBaseline, identityScript, ipJob, plain, startIpWorld } from './instance-profile-helpers.js';
 
 const hasNft = spawnSync('nft', ['--version']).status === 0;
@@ -82,12 +82,12 @@ describe('instance-profile with isolation "users"', { skip: !isRoot || !hasNft ?
       ],
       onStage: async (name, phase) => {
         if (name !== 'build_script' || phase !== 'start') return;
-        // Rotate once the job has read its first key (root reads the job user's home).
+        // Rotate once the job has read its first key (root reads the job user's home, inside its sandbox).
         void (async () => {
           const until = Date.now() + 30_000;
           while (Date.now() < until) {
-            const home = (await peekJobStates(world)).find((s) => s.user !== undefined)?.user?.home;
-            if (home !== undefined && (await access(join(home, 'first-key-seen')).then(() => true, () => false))) {
+            const s = (await peekJobStates(world)).find((j) => j.user !== undefined && j.initPid !== undefined);
+            if (s?.user !== undefined && s.initPid !== undefined && (await access(inSandbox(s.initPid, join(s.user.home, 'first-key-seen'))).then(() => true, () => false))) {
               world.emu.rotateImdsCredentials();
               rotated = true;
               return;
