@@ -1,5 +1,6 @@
 // A cgroup v2 group per job, where the host offers one: optional pids.max / memory.max, and cgroup.kill at cleanup.
 
+import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -50,7 +51,7 @@ async function enable(dir: string, controllers: string[]): Promise<void> {
  * A limit whose controller the host lacks is an error naming the key to unset.
  */
 export async function createJobCgroup(cg: Cgroup2, name: string, limits: JobLimits): Promise<string> {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new Error(`invalid cgroup name ${JSON.stringify(name)}`);
+  if (!/^[A-Za-z0-9_.-]{1,80}$/.test(name)) throw new Error(`invalid cgroup name ${JSON.stringify(name)}`);
   const missing = missingControllers(cg, limits);
   if (missing.length > 0) {
     throw new Error(`cgroup v2 at ${cg.mount} offers no ${missing.join(', ')} controller (it has: ${cg.controllers.join(' ') || 'none'}): unset [driver].job_pids_max / job_memory_max, or boot with the unified cgroup hierarchy`);
@@ -113,4 +114,17 @@ export async function killAndRemoveCgroup(dir: string, timeoutMs = 5000): Promis
       await delay(20);
     }
   }
+}
+
+/** The job groups under <mount>/jobrole, by name (the job key). */
+export async function jobCgroups(cg: Cgroup2): Promise<Map<string, string>> {
+  const { readdir } = await import('node:fs/promises');
+  const parent = join(cg.mount, CGROUP_PARENT);
+  const names = await readdir(parent, { withFileTypes: true }).catch(() => []);
+  return new Map(names.filter((d) => d.isDirectory()).map((d) => [d.name, join(parent, d.name)]));
+}
+
+/** A short tag of a state dir: job cgroups are named <tag>.<job key>, so each driver knows its own. */
+export function stateDirTag(stateDir: string): string {
+  return createHash('sha256').update(stateDir).digest('hex').slice(0, 10);
 }

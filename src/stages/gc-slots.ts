@@ -82,3 +82,28 @@ export async function deleteLeftoverTrash(config: JobroleConfig, layout: StateLa
     }
   }
 }
+
+/**
+ * Job cgroups of this state dir whose job has no state any more (its cleanup never got to the sandbox: a
+ * prepare killed between starting the init and recording it, say): everything in them is killed, the group
+ * removed. Groups are named <state dir tag>.<job key>, so another driver's jobs on the host are never touched.
+ */
+export async function endOrphanSandboxes(config: JobroleConfig, layout: StateLayout, log: JobLog): Promise<void> {
+  if (config.job.isolation !== 'users') return;
+  const [{ detectCgroup2, jobCgroups, killAndRemoveCgroup, stateDirTag }, { listJobKeys }] = await Promise.all([
+    import('../isolation/cgroup.js'), import('../state/job-store.js'),
+  ]);
+  const cg = await detectCgroup2();
+  if (cg === undefined) return;
+  const prefix = `${stateDirTag(config.driver.state_dir)}.`;
+  const live = new Set(await listJobKeys(layout));
+  for (const [name, dir] of await jobCgroups(cg)) {
+    if (!name.startsWith(prefix) || live.has(name.slice(prefix.length))) continue;
+    try {
+      await killAndRemoveCgroup(dir);
+      log.warn(`ended an orphaned sandbox (cgroup ${dir}): its job had no state left`);
+    } catch (err) {
+      log.warn(`cannot end the orphaned sandbox in ${dir}: ${(err as Error).message}`);
+    }
+  }
+}

@@ -54,7 +54,8 @@ export async function collectGarbage(config: JobroleConfig, log: JobLog, opts: {
   const files = await readdir(layout.files).catch(() => [] as string[]);
   const keys = new Set(await listJobKeys(layout));
   for (const name of files) if (isJobKey(name) && !keys.has(name)) await scrubPath(join(layout.files, name));
-  const { retryQuarantinedSlots, deleteLeftoverTrash } = await import('./gc-slots.js');
+  const { retryQuarantinedSlots, deleteLeftoverTrash, endOrphanSandboxes } = await import('./gc-slots.js');
+  await endOrphanSandboxes(config, layout, log);
   await retryQuarantinedSlots(config, layout, log);
   await deleteLeftoverTrash(config, layout, log);
   return report;

@@ -20,7 +20,7 @@ export async function prepareSandbox(
   persist: (patch: Partial<JobState>) => Promise<void>,
   log: JobLog,
 ): Promise<SandboxRecord> {
-  const { startSandbox } = await import('../isolation/sandbox.js');
+  const [{ startSandbox }, { stateDirTag }] = await Promise.all([import('../isolation/sandbox.js'), import('../isolation/cgroup.js')]);
   const d = config.driver;
   const filesDir = jobFilesDir(layout, state.key);
   await ensurePrivateDir(filesDir, 0o750, { uid: 0, gid: user.gid });
@@ -37,7 +37,7 @@ export async function prepareSandbox(
         keep: [{ path: join(d.builds_dir, `slot${state.slot}`) }, { path: join(d.cache_dir, `slot${state.slot}`) }, { path: filesDir, readOnly: true }],
         hide: [d.state_dir, d.builds_dir, d.cache_dir, d.home_dir],
       },
-      cgroupName: state.key,
+      cgroupName: `${stateDirTag(d.state_dir)}.${state.key}`,
       limits: { pidsMax: d.job_pids_max, memoryMax: d.job_memory_max },
       onStarted: (rec) => persist({ sandbox: rec }),
     });

@@ -21,7 +21,8 @@ export async function extraScrubSteps(config: JobroleConfig, state: JobState, lo
       name: 'end the job\'s sandbox',
       run: async () => {
         const { stopSandbox } = await import('../isolation/sandbox.js');
-        await stopSandbox(sandbox);
+        const outcome = await stopSandbox(sandbox);
+        log.line(`jobrole: sandbox of job ${state.job.id} (init ${sandbox.initPid}) ${outcome === 'stopped' ? 'ended' : 'was no longer running'}`);
       },
     });
   }
