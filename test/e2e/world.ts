@@ -172,6 +172,8 @@ ${opts.roles ?? ''}
     close: async () => {
       await emu.stop();
       if (isolation === 'users') {
+        // A test that failed mid-job leaves its sandbox running: end every init this world's states name.
+        await endSandboxes(stateDir);
         execFileSync('bash', ['-c', `for u in $(getent passwd | cut -d: -f1 | grep '^${userPrefix}'); do pkill -KILL -u "$u" 2>/dev/null; userdel "$u" 2>/dev/null; done; nft delete table inet ${firewallTable} 2>/dev/null; true`]);
       }
       await rm(dir, { recursive: true, force: true });
@@ -182,6 +184,26 @@ ${opts.roles ?? ''}
     if (r.status !== 0) throw new Error(`host init failed: ${r.stderr}${r.stdout}`);
   }
   return world;
+}
+
+async function endSandboxes(stateDir: string): Promise<void> {
+  const { readdir, rmdir } = await import('node:fs/promises');
+  for (const key of await readdir(join(stateDir, 'jobs')).catch(() => [] as string[])) {
+    const state = await readFile(join(stateDir, 'jobs', key, 'state.json'), 'utf8').then((t) => JSON.parse(t) as { sandbox?: { initPid: number; cgroup?: string } }, () => undefined);
+    const sb = state?.sandbox;
+    if (sb === undefined) continue;
+    const cmdline = await readFile(`/proc/${sb.initPid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('jobrole-sandbox')) {
+      try {
+        process.kill(sb.initPid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    if (sb.cgroup !== undefined) {
+      for (let i = 0; i < 50 && (await rmdir(sb.cgroup).then(() => false, (e: NodeJS.ErrnoException) => e.code !== 'ENOENT')); i++) await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 /** Every secret of every session the emulator issued (what must never show up anywhere). */
