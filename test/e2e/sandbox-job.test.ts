@@ -1,0 +1,38 @@
+// A job in its sandbox: what one stage starts or writes lives on into its later stages, and is gone for the next job.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildJobResponse } from '../harness/runner.js';
+import { startWorld, isRoot, type World } from './world.js';
+
+const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users, namespaces and nftables rules';
+const response = (jobId: number) => buildJobResponse({ jobId, projectId: 5, projectPath: 'group/app', ref: 'main' });
+
+describe('a job in its sandbox (isolation users, slots 1)', { skip: NOT_ROOT }, () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld({ isolation: 'users', slots: 1 });
+  });
+  after(() => world?.close());
+
+  test('a background process and temp files of one stage live into the later stages of the same job, not the next job', async () => {
+    const r = await world.job({
+      response: response(8501),
+      steps: {
+        script: ['sleep 300 >/dev/null 2>&1 & echo $! > /tmp/bg-pid; echo kept > /dev/shm/kept; echo "pid1 is $(cat /proc/1/comm)"'],
+        afterScript: ['kill -0 "$(cat /tmp/bg-pid)" && echo "background alive in after_script"', 'cat /dev/shm/kept'],
+      },
+    });
+    assert.equal(r.status, 'success', r.jobLog);
+    assert.match(r.jobLog, /^pid1 is sh$/m, 'the job is not in its own PID namespace');
+    assert.match(r.jobLog, /^background alive in after_script$/m);
+    assert.match(r.jobLog, /^kept$/m);
+    const next = await world.job({
+      response: response(8502),
+      steps: { script: ['set +e', 'ls /tmp/bg-pid /dev/shm/kept 2>&1 | sed "s/^/next: /"; pgrep -x -u "$(id -u)" sleep || echo "no sleep"'] },
+    });
+    assert.equal(next.status, 'success', next.jobLog);
+    assert.match(next.jobLog, /^next: ls: cannot access '\/tmp\/bg-pid': No such file or directory$/m);
+    assert.match(next.jobLog, /^no sleep$/m);
+  });
+});
