@@ -43,3 +43,14 @@ export function signalJob(child: ChildProcess, spec: SpawnSpec, signal: NodeJS.S
 export function joinJobCgroup(spec: SpawnSpec): void {
   if (spec.cgroup !== undefined) writeFileSync(join(spec.cgroup, 'cgroup.procs'), String(process.pid));
 }
+
+/**
+ * Whether the sandbox's init is still the recorded process (its start time, /proc/<pid>/stat field 22): a
+ * run stage must not start the job when the sandbox is gone (nsenter would fail with an obscure error).
+ */
+export function sandboxAlive(sandbox: { initPid: number; startTime: string | undefined }): boolean {
+  const text = readOrUndefined(`/proc/${sandbox.initPid}/stat`);
+  if (text === undefined) return false;
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return fields[0] !== 'Z' && fields[0] !== 'X' && (sandbox.startTime === undefined || fields[19] === sandbox.startTime);
+}

@@ -9,7 +9,7 @@ import { baseJobEnv, jobStateDirFromEnv, JOB_STATE_VAR } from '../runner/env.js'
 import { readFileNoFollow } from '../state/secure-fs.js';
 import type { JobState } from '../state/types.js';
 import { jobSpawnSpec } from '../isolation/run-as.js';
-import { joinJobCgroup, signalJob } from '../isolation/job-signal.js';
+import { joinJobCgroup, sandboxAlive, signalJob } from '../isolation/job-signal.js';
 import { createRedactor } from '../redact/redactor.js';
 import { subscribeSecretFeed } from '../broker/feed.js';
 
@@ -45,6 +45,9 @@ export async function runStage(scriptPath: string, stageName: string, env: NodeJ
   const user = state.isolation === 'users' ? state.user : undefined;
   if (state.isolation === 'users' && user === undefined) throw new SystemFailure(`job ${state.job.id} should run as a job user, but its state names none`);
   if (state.isolation === 'users' && state.sandbox === undefined) throw new SystemFailure(`job ${state.job.id} has no sandbox recorded: prepare did not finish setting it up`);
+  if (state.sandbox !== undefined && !sandboxAlive(state.sandbox)) {
+    throw new SystemFailure(`the sandbox of job ${state.job.id} (init pid ${state.sandbox.initPid}) is gone: something killed it; the job cannot go on (cleanup scrubs the slot)`);
+  }
   const spec = jobSpawnSpec(user, { ...baseJobEnv(env), ...state.jobEnv }, user?.home ?? process.cwd(), state.sandbox);
 
   const out = createRedactor({ secrets: state.secrets });

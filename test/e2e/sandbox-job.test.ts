@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, isRoot, type World } from './world.js';
+import { peekJobStates } from './attacker-helpers.js';
 
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users, namespaces and nftables rules';
 const response = (jobId: number) => buildJobResponse({ jobId, projectId: 5, projectPath: 'group/app', ref: 'main' });
@@ -34,5 +35,26 @@ describe('a job in its sandbox (isolation users, slots 1)', { skip: NOT_ROOT }, 
     assert.equal(next.status, 'success', next.jobLog);
     assert.match(next.jobLog, /^next: ls: cannot access '\/tmp\/bg-pid': No such file or directory$/m);
     assert.match(next.jobLog, /^no sleep$/m);
+  });
+
+  test('a run stage whose sandbox is gone fails as a system failure saying so, and cleanup still scrubs', async () => {
+    let killed = false;
+    const r = await world.job({
+      response: response(8503),
+      onStage: async (name, phase) => {
+        if (name !== 'get_sources' || phase !== 'end') return;
+        const s = (await peekJobStates(world)).find((j) => j.jobId === 8503);
+        if (s?.initPid !== undefined) {
+          process.kill(s.initPid, 'SIGKILL');
+          killed = true;
+        }
+      },
+      steps: { script: ['echo should-not-run'] },
+    });
+    assert.ok(killed, 'the test did not find the sandbox');
+    assert.notEqual(r.status, 'success');
+    assert.match(r.jobLog, /the sandbox of job 8503 \(init pid \d+\) is gone/);
+    assert.doesNotMatch(r.jobLog, /^should-not-run$/m);
+    assert.ok(r.stages.filter((st) => st.name === 'cleanup').every((st) => st.exitCode === 0), r.runnerLog);
   });
 });
