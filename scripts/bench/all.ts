@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const benches = ['run-stage.ts', 'job-overhead.ts', 'sandbox.ts', 'fleet.ts', 'broker.ts', 'redact.ts', 'serve.ts'];
+const benches = ['run-stage.ts', 'job-overhead.ts', 'sandbox.ts', 'fleet.ts', 'broker.ts', 'redact.ts', 'serve.ts', 'stage-output.ts'];
 let failed = 0;
 for (const b of benches) {
   process.stdout.write(`\n=== ${b}\n`);

@@ -10,43 +10,17 @@
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { command, measure } from './timing.js';
+import { logBlock, writeLog } from './log-lines.js';
 
 const MB = Number(process.env.JOBROLE_BENCH_MB ?? '1024');
 const ROUNDS = Number(process.env.JOBROLE_BENCH_ROUNDS ?? '5');
 const here = dirname(fileURLToPath(import.meta.url));
-
-function hex(n: number): string {
-  return randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
-}
-
-/** ~16 MiB of varied log lines; a secret (known or shaped) about once every 5,000 lines. */
-function logBlock(secrets: string[]): Buffer {
-  const lines: string[] = [];
-  let size = 0;
-  for (let i = 0; size < 16 * 1024 * 1024; i++) {
-    let line: string;
-    switch (i % 8) {
-      case 0: line = `[${i}/99999] gcc -O2 -Wall -Iinclude -c src/module_${i % 997}/parser.c -o build/module_${i % 997}/parser.o`; break;
-      case 1: line = `commit ${hex(40)} Merge branch 'feature/login-${i % 31}' into 'main'`; break;
-      case 2: line = `  ok ${i} - parses quoted strings with escapes (${(i % 17) / 10}ms)`; break;
-      case 3: line = `npm WARN deprecated glob@7.2.${i % 9}: Glob versions prior to v9 are no longer supported`; break;
-      case 4: line = `    at Object.<anonymous> (/builds/group/project/node_modules/jest-circus/build/utils.js:${i % 400}:17)`; break;
-      case 5: line = `Step ${i % 40}/40 : RUN apt-get install -y --no-install-recommends libssl-dev  ---> ${hex(12)}`; break;
-      case 6: line = `Downloading https://registry.example.com/pkg/-/pkg-${i % 50}.${i % 7}.0.tgz (${i % 900} kB)`; break;
-      default: line = `PASS src/__tests__/component_${i % 300}.test.tsx (${(i % 50) / 10} s) sha256:${hex(64)}`;
-    }
-    if (i % 5000 === 4999) line = `debug: using ${secrets[(i / 5000) % secrets.length | 0]!}`;
-    lines.push(line);
-    size += line.length + 1;
-  }
-  return Buffer.from(lines.join('\n') + '\n');
-}
 
 /** `cat input | cmd args... > /dev/null`: the producer writes a pipe, the measured process reads it. */
 function piped(input: string, cmd: string, args: string[]): () => void {
@@ -61,10 +35,7 @@ async function main(): Promise<void> {
     const secrets = [token, sak, 'AKIAIOSFODNN7EXAMPLE', randomBytes(600).toString('base64')];
     const input = join(dir, 'log.txt');
     const block = logBlock(secrets);
-    const fd = openSync(input, 'w');
-    let written = 0;
-    while (written < MB * 1024 * 1024) written += writeSync(fd, block, 0, Math.min(block.length, MB * 1024 * 1024 - written));
-    closeSync(fd);
+    writeLog(input, block, MB);
 
     // The measured process: stdin (a pipe, like a job's stdout) -> redactor -> stdout, or the same without redactor.
     const entry = join(dir, 'pipe.ts');

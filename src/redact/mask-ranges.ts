@@ -1,4 +1,4 @@
-// Merges [start, end) ranges and writes a buffer region with each merged range replaced by the mask.
+// Merges [start, end) ranges and cuts a buffer region into pieces with each merged range replaced by the mask.
 
 /** Sorts and merges flat [s0, e0, s1, e1, ...] pairs; overlapping or touching ranges become one. */
 export function mergeRanges(flat: number[]): number[] {
@@ -14,9 +14,12 @@ export function mergeRanges(flat: number[]): number[] {
   return merged;
 }
 
-/** data[0, end) with every merged range replaced by `mask`; returns a view of data when there is nothing to mask. */
-export function applyMasks(data: Buffer, end: number, merged: number[], mask: Buffer): Buffer {
-  if (merged.length === 0) return data.subarray(0, end);
+/**
+ * data[0, end) with every merged range replaced by `mask`, as pieces to write in order: views of data between the
+ * masks (never a copy of the chunk), and [view of data] when there is nothing to mask.
+ */
+export function applyMasks(data: Buffer, end: number, merged: number[], mask: Buffer): Buffer[] {
+  if (merged.length === 0) return end > 0 ? [data.subarray(0, end)] : [];
   const parts: Buffer[] = [];
   let at = 0;
   for (let i = 0; i + 1 < merged.length; i += 2) {
@@ -27,5 +30,5 @@ export function applyMasks(data: Buffer, end: number, merged: number[], mask: Bu
     at = e;
   }
   if (at < end) parts.push(data.subarray(at, end));
-  return Buffer.concat(parts);
+  return parts;
 }

@@ -11,8 +11,8 @@ import { findKeyIds, isTokenShaped, TOKEN_MIN_LENGTH } from './shapes.js';
 const MAX_HOLD = 64 * 1024;
 
 export interface RedactResult {
-  /** The redacted bytes of data[0, keepFrom); data itself (a view of it) when nothing was masked. */
-  out: Buffer;
+  /** The redacted bytes of data[0, keepFrom) as pieces in order: views of data and the mask, never a copy. */
+  parts: Buffer[];
   /** data[keepFrom, end) could be the start of a secret: the caller prepends it to the next chunk. */
   keepFrom: number;
 }
@@ -58,7 +58,7 @@ export class SecretMatcher {
     }
     findKeyIds(data, keepFrom, ranges);
     const merged = ranges.length === 0 ? ranges : mergeRanges(ranges);
-    return { out: applyMasks(data, keepFrom, merged, this.mask), keepFrom };
+    return { parts: applyMasks(data, keepFrom, merged, this.mask), keepFrom };
   }
 
   /** Where the held-back tail starts: the trailing run, and enough bytes for any exact value to complete. */

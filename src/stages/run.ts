@@ -10,7 +10,8 @@ import { readFileNoFollow } from '../state/secure-fs.js';
 import type { JobState } from '../state/types.js';
 import { jobSpawnSpec } from '../isolation/run-as.js';
 import { joinJobCgroup, sandboxAlive, signalJob } from '../isolation/job-signal.js';
-import { createRedactor } from '../redact/redactor.js';
+import { pumpStageOutput } from '../runner/output-pump.js';
+import { openOutputChannels, streamSource } from '../runner/output-channels.js';
 import { subscribeSecretFeed } from '../broker/feed.js';
 
 /** Longest wait for the endpoint's feed to hand over the secrets it issued so far (a local socket: milliseconds). */
@@ -50,32 +51,33 @@ export async function runStage(scriptPath: string, stageName: string, env: NodeJ
   }
   const spec = jobSpawnSpec(user, { ...baseJobEnv(env), ...state.jobEnv }, user?.home ?? process.cwd(), state.sandbox);
 
-  const out = createRedactor({ secrets: state.secrets });
-  const err = createRedactor({ secrets: state.secrets });
-  const feed = state.broker !== undefined
-    ? subscribeSecretFeed(state.broker.feedSocket, (s) => { out.addSecret(s); err.addSecret(s); })
-    : undefined;
+  const learned: string[] = [];
+  let learn = (s: string): void => { learned.push(s); };
+  const feed = state.broker !== undefined ? subscribeSecretFeed(state.broker.feedSocket, (s) => learn(s)) : undefined;
   // Credentials the endpoint renewed since prepare are not in the state: learn them before the job can print them.
-  if (feed !== undefined) await Promise.race([feed.ready, new Promise((r) => setTimeout(r, FEED_SYNC_MS).unref())]);
+  // Meanwhile, open the sockets the job's output comes through (output-channels.ts).
+  const [channels] = await Promise.all([
+    openOutputChannels(dir),
+    feed !== undefined ? Promise.race([feed.ready, new Promise((r) => setTimeout(r, FEED_SYNC_MS).unref())]) : undefined,
+  ]);
 
   // Without a sandbox bash stays in this process group (the runner's SIGTERM reaches it); with one, the job
   // leads its own group inside the sandbox and onTerm forwards the signal there (see signalJob).
   try {
     joinJobCgroup(spec);
   } catch (e) {
+    channels?.closeChildEnds();
     throw new SystemFailure(`cannot join the job's cgroup ${spec.cgroup ?? ''}: ${(e as Error).message}`, { cause: e });
   }
-  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: spec.detached });
+  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['pipe', channels?.stdio[0] ?? 'pipe', channels?.stdio[1] ?? 'pipe'], detached: spec.detached });
+  channels?.closeChildEnds();
   const onTerm = () => { signalJob(child, spec, 'SIGTERM'); };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onTerm);
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(script);
-  child.stdout.pipe(out.stream).pipe(process.stdout, { end: false });
-  child.stderr.pipe(err.stream).pipe(process.stderr, { end: false });
-
-  const drained = (s: NodeJS.ReadableStream) => new Promise<void>((resolve) => { s.once('end', resolve); s.once('close', resolve); });
-  const outputDone = Promise.all([drained(out.stream), drained(err.stream)]);
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.end(script);
+  const output = pumpStageOutput(channels?.out ?? streamSource(child.stdout!), channels?.err ?? streamSource(child.stderr!), [...state.secrets, ...learned]);
+  learn = (s) => output.addSecret(s);
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', (e) => reject(new SystemFailure(`cannot start the job's shell (${spec.command}): ${e.message}`, { cause: e })));
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -84,12 +86,7 @@ export async function runStage(scriptPath: string, stageName: string, env: NodeJ
     process.off('SIGINT', onTerm);
   });
   // A background process of the job may still hold the pipes; it does not get to keep the stage open.
-  await Promise.race([outputDone, new Promise((r) => setTimeout(r, OUTPUT_GRACE_MS).unref())]);
-  child.stdout.destroy();
-  child.stderr.destroy();
-  out.stream.end();
-  err.stream.end();
-  await Promise.race([outputDone, new Promise((r) => setTimeout(r, 200).unref())]);
+  await output.settle(OUTPUT_GRACE_MS);
   feed?.close();
 
   const status = exit.code ?? signalNumber(exit.signal);
