@@ -2,13 +2,14 @@
 // the job's secrets registered) with its stdout in a pipe a reader drains — vs `bash script | cat` in that position.
 // Cases: `cat` of a log-like file (large writes), `seq` (4 KiB stdio writes), a printf loop (one write per line).
 // JOBROLE_BENCH_MB (default 512), JOBROLE_BENCH_ROUNDS (default 3), JOBROLE_BENCH_ISOLATION (users | none;
-// default users as root, else none). Run: npm run build && npx tsx scripts/bench/stage-output.ts
+// default users as root, else none), JOBROLE_BENCH_CLI (the jobrole.cjs to measure, default dist/jobrole.cjs: set it
+// to an older build to compare). Run: npm run build && npx tsx scripts/bench/stage-output.ts
 
 import { spawnSync } from 'node:child_process';
 import { chown, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startWorld, isRoot } from '../../test/e2e/world.js';
-import { CLI, configure, newJob, stage } from './driver.js';
+import { CLI as BUILT_CLI, configure, newJob, stage } from './driver.js';
 import { logBlock, writeLog } from './log-lines.js';
 import { measure } from './timing.js';
 import type { JobState } from '../../src/state/types.js';
@@ -18,6 +19,7 @@ const ROUNDS = Number(process.env.JOBROLE_BENCH_ROUNDS ?? '3');
 const ISOLATION = (process.env.JOBROLE_BENCH_ISOLATION ?? (isRoot ? 'users' : 'none')) as 'users' | 'none';
 const SEQ_LINES = Math.round((MB / 2) * 1024 * 1024 / 9); // ~8.9 bytes a line: seq writes MB/2 MiB
 const PRINTF_LINES = 300_000;
+const CLI = process.env.JOBROLE_BENCH_CLI ?? BUILT_CLI;
 
 const ROLE = `
 [[roles]]
