@@ -10,6 +10,9 @@ const EMPTY = Buffer.alloc(0);
  * of the run stage's CPU. The runner hands us a blocking pipe, so writev(2) simply waits for the reader, like
  * `bash | cat` does. Should the fd be non-blocking after all (EAGAIN), the rest goes through the Node stream
  * (`fallback`) and the caller is told to pause its source until that drains; sync writes resume once it is empty.
+ * While a blocking write waits for a stalled reader, our event loop waits too (timers, the secret feed, our SIGTERM
+ * forwarding); the job then blocks on its own full output as it would under `| cat`, and the runner's SIGTERM
+ * reaches it through the process group regardless.
  */
 export class FdSink {
   private stream: NodeJS.WritableStream & { writableLength: number } | undefined;

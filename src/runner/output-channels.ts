@@ -29,7 +29,7 @@ const READ_SIZE = 256 * 1024;
 /**
  * A connected pair of Unix stream sockets through a listening socket in the job's state directory (root-only, so
  * nobody else can connect in between): Node has no socketpair(), and only a socket it connects itself takes
- * `onread`. Returns undefined when that fails (e.g. a state dir path too long for a socket address), and the caller
+ * `onread`. The job sees what it saw before (spawn's 'pipe' is a Unix socketpair too). Returns undefined when that fails (e.g. a state dir path too long for a socket address), and the caller
  * falls back to spawn's pipes.
  */
 export async function openOutputChannels(stateDir: string): Promise<OutputChannels | undefined> {
