@@ -10,9 +10,9 @@ const EMPTY = Buffer.alloc(0);
  * of the run stage's CPU. The runner hands us a blocking pipe, so writev(2) simply waits for the reader, like
  * `bash | cat` does. Should the fd be non-blocking after all (EAGAIN), the rest goes through the Node stream
  * (`fallback`) and the caller is told to pause its source until that drains; sync writes resume once it is empty.
- * While a blocking write waits for a stalled reader, our event loop waits too (timers, the secret feed, our SIGTERM
- * forwarding); the job then blocks on its own full output as it would under `| cat`, and the runner's SIGTERM
- * reaches it through the process group regardless.
+ * While a blocking write waits for a slow reader, our event loop waits too (timers, the secret feed, SIGTERM
+ * forwarding to a sandboxed job); gitlab-runner keeps reading while it cancels a job, so that is a pipe's worth
+ * of output, and the job meanwhile blocks on its own full output as it would under `| cat`.
  */
 export class FdSink {
   private stream: NodeJS.WritableStream & { writableLength: number } | undefined;
