@@ -3,10 +3,11 @@
 // Cases: `cat` of a log-like file (large writes), `seq` (4 KiB stdio writes), a printf loop (one write per line).
 // JOBROLE_BENCH_MB (default 512), JOBROLE_BENCH_ROUNDS (default 3), JOBROLE_BENCH_ISOLATION (users | none;
 // default users as root, else none), JOBROLE_BENCH_CLI (the jobrole.cjs to measure, default dist/jobrole.cjs: set it
-// to an older build to compare). Run: npm run build && npx tsx scripts/bench/stage-output.ts
+// to an older build to compare), JOBROLE_BENCH_COMPARE (another jobrole.cjs measured in the same interleaved rounds).
+// Run: npm run build && npx tsx scripts/bench/stage-output.ts
 
 import { spawnSync } from 'node:child_process';
-import { chown, readFile, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startWorld, isRoot } from '../../test/e2e/world.js';
 import { CLI as BUILT_CLI, configure, newJob, stage } from './driver.js';
@@ -20,6 +21,7 @@ const ISOLATION = (process.env.JOBROLE_BENCH_ISOLATION ?? (isRoot ? 'users' : 'n
 const SEQ_LINES = Math.round((MB / 2) * 1024 * 1024 / 9); // ~8.9 bytes a line: seq writes MB/2 MiB
 const PRINTF_LINES = 300_000;
 const CLI = process.env.JOBROLE_BENCH_CLI ?? BUILT_CLI;
+const COMPARE = process.env.JOBROLE_BENCH_COMPARE;
 
 const ROLE = `
 [[roles]]
@@ -52,6 +54,7 @@ try {
 
   // The log goes where the job can read it (its slot's builds dir); its secrets are the ones prepare registered.
   const dataDir = join(world.stateDir, 'builds', `slot${state.slot}`);
+  await mkdir(dataDir, { recursive: true });
   const log = join(dataDir, 'bench-log.txt');
   const secrets = [...state.secrets, 'AKIAIOSFODNN7EXAMPLE'];
   writeLog(log, logBlock(secrets), MB);
@@ -85,11 +88,13 @@ try {
       // The run stage feeds the script to bash on stdin; the baseline does the same.
       { name: 'bash', run: pipedToReader('bash < "$1"', script, job.env) },
       { name: 'jobrole', run: pipedToReader(`"${process.execPath}" "${CLI}" run "$1" build_script`, script, job.env) },
+      ...(COMPARE ? [{ name: 'compare', run: pipedToReader(`"${process.execPath}" "${COMPARE}" run "$1" build_script`, script, job.env) }] : []),
     ], ROUNDS, 1);
     const rate = (name: string): number => c.bytes / 1e6 / ((ms.get(name) ?? NaN) / 1e3);
     const b = rate('bash');
     const j = rate('jobrole');
     console.log(`${c.name.padEnd(34)} bash | cat ${b.toFixed(0).padStart(6)} MB/s   jobrole run | cat ${j.toFixed(0).padStart(6)} MB/s   ${(j / b).toFixed(2)}x`);
+    if (COMPARE) console.log(`${''.padEnd(34)} ${COMPARE}: ${rate('compare').toFixed(0).padStart(6)} MB/s   ${(rate('compare') / b).toFixed(2)}x`);
   }
   await stage(world.configPath, job, ['cleanup']);
 } finally {

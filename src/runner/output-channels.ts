@@ -22,9 +22,11 @@ export interface OutputChannels {
 /**
  * Bytes per read. Node's stream for a spawn 'pipe' reads 64 KiB into a fresh buffer every time, and the allocation,
  * the stream machinery and the cache misses on new memory made reading the job cost more than everything else the
- * run stage does per byte. Here each stream reads into one buffer, reused (the socket's `onread` option).
+ * run stage does per byte. Here each stream reads into one buffer, reused (the socket's `onread` option). 64 KiB,
+ * a pipe's capacity: larger reads made each blocking write to the runner's pipe wait longer while the job and the
+ * reader idled (measured slower through the sandbox, scripts/bench/stage-output.ts).
  */
-const READ_SIZE = 256 * 1024;
+const READ_SIZE = 64 * 1024;
 
 /**
  * A connected pair of Unix stream sockets through a listening socket in the job's state directory (root-only, so
