@@ -1,6 +1,6 @@
 // Entry point: the run stage takes a fast path with nothing but its own code; everything else goes through the CLI.
 
-import { runStageCommand } from './runner/stage-command.js';
+import { describeFailure, runStageCommand } from './runner/stage-command.js';
 
 /** The first argument that is not an option or an option's value (the command name). */
 function commandOf(argv: string[]): { name: string | undefined; rest: string[] } {
@@ -31,7 +31,7 @@ main(process.argv.slice(2)).then(
     process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   },
   (err: unknown) => {
-    process.stderr.write(`jobrole: internal error: ${(err as Error)?.message ?? String(err)}\n`);
+    process.stderr.write(`jobrole: ${describeFailure(err)}\n`);
     process.exit(70);
   },
 );

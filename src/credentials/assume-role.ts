@@ -4,7 +4,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { BuildFailure, SystemFailure } from '../runner/exit-codes.js';
 import type { IssuedSession } from './types.js';
 import type { SessionTag } from './session.js';
-import { errorCode, errorMessage, isMissingHostCredentials, isTransient } from './aws-errors.js';
+import { errorCode, errorMessage, isMissingHostCredentials, isTransient } from '../aws/errors.js';
 
 export interface AssumeRoleRequest {
   roleName: string;

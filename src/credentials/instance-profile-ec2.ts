@@ -6,6 +6,7 @@ import {
   type IamInstanceProfileAssociation,
   type IamInstanceProfileSpecification,
 } from '@aws-sdk/client-ec2';
+import { errorCode } from '../aws/errors.js';
 
 export interface Timing {
   now: () => Date;
@@ -78,16 +79,6 @@ export function accountOf(arn: string): string {
   return arn.split(':')[4] ?? '';
 }
 
-/** The AWS error code of an SDK error (its name), or '' for anything else. */
-export function errorCode(err: unknown): string {
-  if (typeof err === 'object' && err !== null) {
-    const e = err as { name?: unknown; Code?: unknown };
-    if (typeof e.Code === 'string') return e.Code;
-    if (typeof e.name === 'string') return e.name;
-  }
-  return '';
-}
-
 const CREDENTIAL_CODES = new Set([
   'AuthFailure',
   'RequestExpired',
@@ -104,10 +95,4 @@ export function credentialProblem(err: unknown): 'expired' | 'denied' | undefine
   if (CREDENTIAL_CODES.has(code)) return 'expired';
   if (DENIED_CODES.has(code)) return 'denied';
   return undefined;
-}
-
-export function describeError(err: unknown): string {
-  const code = errorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
-  return code !== '' && code !== 'Error' && !message.startsWith(code) ? `${code}: ${message}` : message;
 }

@@ -3,7 +3,8 @@
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { ImdsClient } from '../aws/imds.js';
 import type { AwsCredentials } from './types.js';
-import { accountOf, describeError, lastSegment, type Timing } from './instance-profile-ec2.js';
+import { describeAwsError } from '../aws/errors.js';
+import { accountOf, lastSegment, type Timing } from './instance-profile-ec2.js';
 
 export interface PropagationDeps extends Timing {
   imds: ImdsClient;
@@ -54,7 +55,7 @@ export async function waitForRole(roleArn: string, timeoutMs: number, deps: Prop
       }
     } catch (err) {
       // New credentials can take a moment to be accepted everywhere; keep trying until the deadline.
-      lastProblem = describeError(err);
+      lastProblem = describeAwsError(err);
     }
     const now = deps.now().getTime();
     if (now >= until) {

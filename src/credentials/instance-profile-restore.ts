@@ -12,7 +12,8 @@ import type { InstanceProfileUndo } from '../state/types.js';
 import { SystemFailure } from '../runner/exit-codes.js';
 import { RESTORE_COMMAND } from '../state/host-health.js';
 import { fromBaseline, type BaselineCredentials } from './instance-profile-types.js';
-import { credentialProblem, describeAssociation, describeError, errorCode, type Timing } from './instance-profile-ec2.js';
+import { describeAwsError, errorCode } from '../aws/errors.js';
+import { credentialProblem, describeAssociation, type Timing } from './instance-profile-ec2.js';
 
 export { RESTORE_COMMAND };
 
@@ -95,9 +96,9 @@ async function restoreWith(
   } catch (err) {
     if (err instanceof RestoreFailed) throw err;
     const problem = credentialProblem(err);
-    if (problem === 'expired') fail('credentials-expired', `AWS no longer accepts the driver credentials (${describeError(err)})`, err);
-    if (problem === 'denied') fail('denied', `the driver credentials lack a permission (${describeError(err)})`, err);
-    fail('error', describeError(err), err);
+    if (problem === 'expired') fail('credentials-expired', `AWS no longer accepts the driver credentials (${describeAwsError(err)})`, err);
+    if (problem === 'denied') fail('denied', `the driver credentials lack a permission (${describeAwsError(err)})`, err);
+    fail('error', describeAwsError(err), err);
   }
   if (deps.imds !== undefined) await waitForBaselineRole(undo, deps.imds, baselineRoleName, until, t, fail);
 }

@@ -11,9 +11,9 @@ import type { InstanceProfileSection, RoleConfig } from '../config/types.js';
 import type { InstanceProfileUndo } from '../state/types.js';
 import type { AwsCredentials, IssuedSession } from './types.js';
 import { SystemFailure } from '../runner/exit-codes.js';
+import { describeAwsError } from '../aws/errors.js';
 import { fromBaseline, toBaseline, type BaselineCredentials } from './instance-profile-types.js';
 import {
-  describeError,
   lastSegment,
   profileMatches,
   profileSpec,
@@ -73,7 +73,7 @@ export async function prepareInstanceProfile(role: RoleConfig, deps: InstancePro
     throw new SystemFailure(`role ${role.name} uses strategy instance-profile but sets no instance_profile`);
   }
   const sys = (what: string, err: unknown) =>
-    new SystemFailure(`instance-profile strategy for role ${role.name}: ${what}: ${describeError(err)}`, { cause: err });
+    new SystemFailure(`instance-profile strategy for role ${role.name}: ${what}: ${describeAwsError(err)}`, { cause: err });
 
   // 1. Who we are and what we hold now: the baseline credentials sign every EC2 call, including the restore.
   let instanceId: string;
@@ -152,7 +152,7 @@ export async function prepareInstanceProfile(role: RoleConfig, deps: InstancePro
     };
     return { session, undo: { ...undo }, baseline };
   } catch (err) {
-    deps.progress(`jobrole: swap failed (${describeError(err)}); restoring the instance's profile`);
+    deps.progress(`jobrole: swap failed (${describeAwsError(err)}); restoring the instance's profile`);
     try {
       await restoreInstanceProfile(undo, {
         baseline,
@@ -166,7 +166,7 @@ export async function prepareInstanceProfile(role: RoleConfig, deps: InstancePro
       });
     } catch (restoreErr) {
       if (restoreErr instanceof RestoreFailed) throw restoreErr;
-      throw new RestoreFailed(instanceId, 'error', describeError(restoreErr), { cause: restoreErr });
+      throw new RestoreFailed(instanceId, 'error', describeAwsError(restoreErr), { cause: restoreErr });
     }
     throw sys(`attaching profile ${role.instance_profile} to ${instanceId} (the baseline profile was restored)`, err);
   }

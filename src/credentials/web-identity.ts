@@ -2,6 +2,7 @@
 
 import { AssumeRoleWithWebIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { BuildFailure, SystemFailure } from '../runner/exit-codes.js';
+import { errorCode, isTransient } from '../aws/errors.js';
 import type { IssuedSession } from './types.js';
 import type { VerifiedClaims } from '../identity/claims.js';
 
@@ -34,23 +35,10 @@ export interface WebIdentityRequest {
 const TRUST_REFUSALS = new Set(['InvalidIdentityTokenException', 'InvalidIdentityToken', 'IDPRejectedClaimException',
   'IDPRejectedClaim', 'AccessDenied', 'AccessDeniedException']);
 const EXPIRED = new Set(['ExpiredTokenException', 'ExpiredToken']);
+/** Retried on top of the common transient errors: the IdP's outages and a few more network failures. */
 const TRANSIENT = new Set(['IDPCommunicationErrorException', 'IDPCommunicationError', 'Throttling', 'ThrottlingException',
   'RequestLimitExceeded', 'TooManyRequestsException', 'ServiceUnavailable', 'InternalFailure', 'TimeoutError',
   'RequestTimeout', 'RequestTimeoutException', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-
-type AwsError = Error & { code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
-
-function errorCode(err: unknown): string {
-  const e = err as AwsError;
-  return (typeof e?.name === 'string' && e.name !== 'Error' ? e.name : undefined) ?? e?.code ?? 'UnknownError';
-}
-
-function isTransient(err: unknown): boolean {
-  const e = err as AwsError;
-  const status = e?.$metadata?.httpStatusCode;
-  return TRANSIENT.has(errorCode(err)) || (e?.code !== undefined && TRANSIENT.has(e.code)) ||
-    e?.$fault === 'server' || (status !== undefined && status >= 500);
-}
 
 /** AWS's own message, without the token or anything shaped like a JWT, shortened. */
 function awsMessage(err: unknown, token: string): string {
@@ -103,13 +91,13 @@ export async function webIdentitySession(deps: WebIdentityDeps, req: WebIdentity
       return session;
     } catch (err) {
       if (err instanceof SystemFailure || err instanceof BuildFailure) throw err;
-      const code = errorCode(err);
+      const code = errorCode(err) || 'UnknownError';
       if (TRUST_REFUSALS.has(code)) throw trustRefusal(code, err, req);
       if (EXPIRED.has(code)) {
         throw new BuildFailure(`STS refused AssumeRoleWithWebIdentity for role ${req.roleArn}: the job's ID token has expired ` +
           `(${code}). ID tokens last as long as the job's timeout; retry the job.`, { cause: err });
       }
-      if (!isTransient(err)) {
+      if (!isTransient(err, TRANSIENT)) {
         throw new SystemFailure(`AssumeRoleWithWebIdentity for role ${req.roleArn} failed (${code}: ${awsMessage(err, req.token)}).`, { cause: err });
       }
       if (attempt >= maxAttempts) {

@@ -4,7 +4,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError } from '../config/fields.js';
 import { formatDuration } from '../config/duration.js';
 import type { JobroleConfig } from '../config/types.js';
-import { errorCode, errorMessage, isMissingHostCredentials, isTransient } from '../credentials/aws-errors.js';
+import { errorCode, errorMessage, isMissingHostCredentials, isTransient } from '../aws/errors.js';
 import { SystemFailure } from '../runner/exit-codes.js';
 import { centralCachePath, readCentralCache, writeCentralCache, type CentralCacheEntry } from './central-cache.js';
 import { mergeCentralPolicy, parseCentralPolicy } from './central-parse.js';

@@ -1,21 +1,28 @@
 // Runs one stage handler under the runner's exit-code contract: one clear line on failure, never a stack trace.
 
 import { BuildFailure, SystemFailure, exitCodeFor, readExitCodes, type ExitCodes } from './exit-codes.js';
+import { causeSuffix, debugChain } from './failure-text.js';
 
 const RED = '\u001b[31;1m';
 const RESET = '\u001b[0m';
 
-/** One line (or a few, for policy refusals) for the job log; internal errors say how to get the stack. */
-export function describeError(err: unknown): string {
-  if (err instanceof BuildFailure) return err.message;
-  if (err instanceof SystemFailure) return `system failure: ${err.message}`;
-  const e = err as Error;
-  const detail = process.env.JOBROLE_DEBUG === '1' && e?.stack ? `\n${e.stack}` : ' (set JOBROLE_DEBUG=1 in the runner environment for a stack trace)';
-  return `internal error: ${e?.message ?? String(err)}${detail}`;
+/**
+ * One line (or a few, for policy refusals) for the job log: the message, its causes and the AWS request id.
+ * Internal errors say how to get the stack; with JOBROLE_DEBUG=1 every error of the chain is printed with its stack.
+ */
+export function describeFailure(err: unknown, debug = process.env.JOBROLE_DEBUG === '1'): string {
+  let line: string;
+  if (err instanceof BuildFailure) line = err.message;
+  else if (err instanceof SystemFailure) line = `system failure: ${err.message}`;
+  else line = `internal error: ${(err as Error)?.message ?? String(err)}`;
+  line += causeSuffix(err, line);
+  if (debug) return `${line}\n${debugChain(err)}`;
+  const internal = !(err instanceof BuildFailure) && !(err instanceof SystemFailure);
+  return internal ? `${line} (set JOBROLE_DEBUG=1 in the runner environment for a stack trace)` : line;
 }
 
 export function printError(err: unknown, stream: NodeJS.WritableStream = process.stderr): void {
-  const text = describeError(err).split('\n').map((l) => `${RED}jobrole: ${l}${RESET}`).join('\n');
+  const text = describeFailure(err).split('\n').map((l) => `${RED}jobrole: ${l}${RESET}`).join('\n');
   stream.write(`${text}\n`);
 }
 

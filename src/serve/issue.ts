@@ -2,7 +2,7 @@
 
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { JobroleConfig, RoleConfig } from '../config/types.js';
-import { errorCode, isMissingHostCredentials, isTransient } from '../credentials/aws-errors.js';
+import { causeChain, errorCode, isMissingHostCredentials, isTransient } from '../aws/errors.js';
 import { MIN_SESSION_SECONDS } from '../credentials/session.js';
 import type { IssuedSession } from '../credentials/types.js';
 import { BuildFailure } from '../runner/exit-codes.js';
@@ -82,15 +82,9 @@ export interface Failure {
   message: string;
 }
 
-function causes(err: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < 5; e = (e as { cause?: unknown }).cause, i++) out.push(e);
-  return out;
-}
-
 /** What a failed issueSession means for the job: 503 when STS is unreachable or throttling (after retries), 403 when AWS refuses this job, else 500. */
 export function failureOf(err: unknown, role: RoleConfig): Failure {
-  const chain = causes(err);
+  const chain = causeChain(err);
   const message = err instanceof Error ? err.message : String(err);
   if (chain.some((e) => isTransient(e) || /^IDPCommunicationError/.test(errorCode(e)))) {
     return { status: 503, code: 'ServiceUnavailable', message: `STS is unreachable or throttling for role "${role.name}" after retries; try again shortly` };

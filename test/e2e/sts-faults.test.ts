@@ -34,12 +34,16 @@ describe('STS faults', () => {
     assert.equal(assumeCalls().length - before, 4, '3 throttled calls, then the one that worked');
   });
 
-  test('a persistent 500 becomes a system failure the runner retries', async () => {
+  test('a persistent 500 becomes a system failure the runner retries, with the AWS request id', async () => {
+    const first = assumeCalls().length;
     world.emu.faults.fail500('AssumeRole', 12);
     const r = await job(702);
     assert.equal(r.status, 'system_failure');
     assert.equal(r.prepareAttempts, 3);
     assert.match(r.jobLog, /STS did not answer AssumeRole for role "deployer" .*after 4 attempts/);
+    const ids = new Set(assumeCalls().slice(first).map((c) => c.requestId));
+    const printed = [...r.jobLog.matchAll(/\(AWS request id ([^)\s]+)\)/g)].map((m) => m[1]);
+    assert.ok(printed.length > 0 && printed.every((id) => ids.has(id)), `request ids of the failed calls in the job log:\n${r.jobLog}`);
     world.emu.faults.clear();
   });
 

@@ -97,7 +97,7 @@ export function createAwsHandler(deps: AwsEndpointDeps): (req: IncomingMessage, 
   return (req, res) => {
     const requestId = newRequestId();
     const auth = parseAuthorization(header(req, 'authorization'));
-    const call: CallRecord = { service: 'sts', action: '', params: {}, at: deps.state.now() };
+    const call: CallRecord = { service: 'sts', action: '', params: {}, requestId, at: deps.state.now() };
     if (typeof auth === 'object') call.accessKeyId = auth.accessKeyId;
     deps.state.calls.push(call);
     readBody(req)

@@ -64,6 +64,8 @@ export interface CallRecord {
   /** Request parameters with secrets (web identity tokens, parameter values) removed. */
   params: Record<string, unknown>;
   accessKeyId?: string;
+  /** The request id the answer carried (x-amzn-requestid and the error body). */
+  requestId?: string;
   at: number;
   status?: number;
   error?: string;

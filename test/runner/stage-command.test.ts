@@ -1,9 +1,9 @@
-// runStageCommand / describeError: exit codes per the runner contract and one readable line, never a stack by default.
+// runStageCommand / describeFailure: exit codes per the runner contract and one readable line, never a stack by default.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { describeError, printError, runStageCommand } from '../../src/runner/stage-command.js';
+import { describeFailure, printError, runStageCommand } from '../../src/runner/stage-command.js';
 import { BuildFailure, SystemFailure } from '../../src/runner/exit-codes.js';
 
 const CODES = { BUILD_FAILURE_EXIT_CODE: '31', SYSTEM_FAILURE_EXIT_CODE: '32' };
@@ -36,17 +36,17 @@ function withDebug<T>(value: string | undefined, fn: () => T): T {
   }
 }
 
-test('describeError: build failures as they are, system failures marked, internal errors without a stack by default', () => {
-  assert.equal(describeError(new BuildFailure('role "x" is refused')), 'role "x" is refused');
-  assert.equal(describeError(new SystemFailure('STS unreachable')), 'system failure: STS unreachable');
+test('describeFailure: build failures as they are, system failures marked, internal errors without a stack by default', () => {
+  assert.equal(describeFailure(new BuildFailure('role "x" is refused')), 'role "x" is refused');
+  assert.equal(describeFailure(new SystemFailure('STS unreachable')), 'system failure: STS unreachable');
   withDebug(undefined, () => {
-    const m = describeError(new TypeError('x is undefined'));
+    const m = describeFailure(new TypeError('x is undefined'));
     assert.equal(m, 'internal error: x is undefined (set JOBROLE_DEBUG=1 in the runner environment for a stack trace)');
-    assert.equal(describeError('thrown string'), 'internal error: thrown string (set JOBROLE_DEBUG=1 in the runner environment for a stack trace)');
-    assert.match(describeError(null), /^internal error: null /);
+    assert.equal(describeFailure('thrown string'), 'internal error: thrown string (set JOBROLE_DEBUG=1 in the runner environment for a stack trace)');
+    assert.match(describeFailure(null), /^internal error: null /);
   });
   withDebug('1', () => {
-    const m = describeError(new TypeError('x is undefined'));
+    const m = describeFailure(new TypeError('x is undefined'));
     assert.ok(m.startsWith('internal error: x is undefined\nTypeError: x is undefined\n    at '));
   });
 });

@@ -1,6 +1,6 @@
 // Doctor: host credentials (sts:GetCallerIdentity) and this host's clock against STS's.
 
-import { errorCode, errorMessage, isMissingHostCredentials, isTransient } from '../../credentials/aws-errors.js';
+import { errorCode, errorMessage, isMissingHostCredentials, isTransient } from '../../aws/errors.js';
 import type { CallerIdentityResult } from './caller-identity.js';
 import { fail, pass, skip, warn, type CheckResult } from './result.js';
 

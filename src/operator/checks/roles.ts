@@ -2,7 +2,7 @@
 
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { JobroleConfig, RoleConfig } from '../../config/types.js';
-import { errorCode, errorMessage } from '../../credentials/aws-errors.js';
+import { errorCode, errorMessage } from '../../aws/errors.js';
 import { fail, pass, skip, type CheckResult } from './result.js';
 
 export const DRY_RUN_SESSION = 'jobrole-doctor';
