@@ -53,12 +53,12 @@ export function causeChain(err: unknown, max = 5): unknown[] {
 }
 
 /**
- * "Code: message (AWS request id …)" for an operator. The code is left out when the message already starts with it
+ * "Code: message (AWS request id …)" for an operator, from the first line of the message. The code is left out when the message already starts with it
  * (or, for a network errno such as ECONNRESET, mentions it).
  */
 export function describeAwsError(err: unknown): string {
   const code = errorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const said = message.startsWith(code) || (/^E[A-Z0-9]+$/.test(code) && message.includes(code));
   const text = code !== '' && !said ? `${code}: ${message}` : message;
   const id = requestIdOf(err);

@@ -4,7 +4,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError } from '../config/fields.js';
 import { formatDuration } from '../config/duration.js';
 import type { JobroleConfig } from '../config/types.js';
-import { errorCode, errorMessage, isMissingHostCredentials, isTransient } from '../aws/errors.js';
+import { describeAwsError, errorCode, isMissingHostCredentials, isTransient } from '../aws/errors.js';
 import { SystemFailure } from '../runner/exit-codes.js';
 import { centralCachePath, readCentralCache, writeCentralCache, type CentralCacheEntry } from './central-cache.js';
 import { mergeCentralPolicy, parseCentralPolicy } from './central-parse.js';
@@ -43,11 +43,6 @@ function advice(err: unknown): string {
   }
   if (isTransient(err)) return 'SSM is unreachable or throttling';
   return 'check [aws].ssm_endpoint, the region and the network';
-}
-
-function describe(err: unknown): string {
-  const code = errorCode(err);
-  return `${code !== '' ? `${code}: ` : ''}${errorMessage(err)}`;
 }
 
 /**
@@ -89,10 +84,10 @@ export async function withCentralPolicy(config: JobroleConfig, deps: CentralPoli
   } catch (err) {
     if (!(err instanceof BrokenParameter)) {
       if (good !== undefined && cached !== undefined) {
-        deps.warn(`${label} cannot be read (${describe(err)}): ${advice(err)}. Using ${staleNote(cached)}.`);
+        deps.warn(`${label} cannot be read (${describeAwsError(err)}): ${advice(err)}. Using ${staleNote(cached)}.`);
         return finish(good);
       }
-      throw new SystemFailure(`${label} cannot be read and there is no cached copy to fall back on: ${describe(err)}; ${advice(err)}${isTransient(err) ? ' (the runner retries the job)' : ''}`, { cause: err });
+      throw new SystemFailure(`${label} cannot be read and there is no cached copy to fall back on: ${describeAwsError(err)}; ${advice(err)}${isTransient(err) ? ' (the runner retries the job)' : ''}`, { cause: err });
     }
     broken = err.message;
     fetched = { text: '', version: undefined };

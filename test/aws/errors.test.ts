@@ -72,6 +72,7 @@ test('describeAwsError: the code unless the message says it, then the request id
   assert.equal(describeAwsError('thrown'), 'thrown');
   assert.equal(describeAwsError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })), 'connect ECONNREFUSED 127.0.0.1:1');
   assert.equal(describeAwsError(named('AuthFailure', 'bad', { $metadata: { requestId: 'r-1' } })), 'AuthFailure: bad (AWS request id r-1)');
+  assert.equal(describeAwsError(named('ValidationError', `first line\n${'body '.repeat(200)}`)), 'ValidationError: first line', 'first line only');
 });
 
 test('causeChain follows cause, outermost first, bounded', () => {

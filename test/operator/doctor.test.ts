@@ -101,7 +101,7 @@ test('GetCallerIdentity failure is a FAIL line with advice', async (t) => {
   const s = await setup(t, '[job]\nisolation = "none"');
   emu.faults.deny('GetCallerIdentity', 1);
   const denied = await runDoctor({ config: s.config }, s.deps);
-  assert.match(find(denied.lines, /host credentials/) ?? '', /^FAIL host credentials: sts:GetCallerIdentity failed in us-east-1 \(AccessDenied: .*\): the call is denied/);
+  assert.match(find(denied.lines, /host credentials/) ?? '', /^FAIL host credentials: sts:GetCallerIdentity failed in us-east-1 \(AccessDenied: .* \(AWS request id [\w-]+\)\): the call is denied/);
   assert.equal(denied.ok, false);
   const noCreds: DoctorDeps = {
     ...s.deps,

@@ -1,6 +1,6 @@
 // Doctor: host credentials (sts:GetCallerIdentity) and this host's clock against STS's.
 
-import { errorCode, errorMessage, isMissingHostCredentials, isTransient } from '../../aws/errors.js';
+import { describeAwsError, errorCode, isMissingHostCredentials, isTransient } from '../../aws/errors.js';
 import type { CallerIdentityResult } from './caller-identity.js';
 import { fail, pass, skip, warn, type CheckResult } from './result.js';
 
@@ -21,8 +21,7 @@ function advice(err: unknown): string {
 
 export function checkHostCredentials(r: CallerIdentityResult, region: string): CheckResult {
   if (r.arn !== undefined) return pass(`host credentials work: sts:GetCallerIdentity says ${r.arn}`);
-  const code = errorCode(r.error);
-  return fail(`host credentials: sts:GetCallerIdentity failed in ${region} (${code !== '' ? `${code}: ` : ''}${errorMessage(r.error)}): ${advice(r.error)}`);
+  return fail(`host credentials: sts:GetCallerIdentity failed in ${region} (${describeAwsError(r.error)}): ${advice(r.error)}`);
 }
 
 /** Compares STS's Date header with the local clock (the header has one-second resolution). */

@@ -2,7 +2,7 @@
 
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { JobroleConfig, RoleConfig } from '../../config/types.js';
-import { errorCode, errorMessage } from '../../aws/errors.js';
+import { describeAwsError, errorCode } from '../../aws/errors.js';
 import { fail, pass, skip, type CheckResult } from './result.js';
 
 export const DRY_RUN_SESSION = 'jobrole-doctor';
@@ -35,7 +35,7 @@ async function tryRole(sts: STSClient, config: JobroleConfig, role: RoleConfig, 
       : code === 'MalformedPolicyDocument' || code === 'PackedPolicyTooLarge'
         ? 'fix its session_policy / policy_arns'
         : 'check the role ARN and the STS endpoint';
-    return fail(`role "${role.name}" (${role.arn}): AssumeRole failed (${code !== '' ? `${code}: ` : ''}${errorMessage(err)}): ${what}`);
+    return fail(`role "${role.name}" (${role.arn}): AssumeRole failed (${describeAwsError(err)}): ${what}`);
   }
 }
 
