@@ -1,6 +1,7 @@
 // The baseline-credentials record the instance-profile strategy needs to undo a swap, and its (de)serialisation.
 
 import type { AwsCredentials } from './types.js';
+import { baselineCredentials } from '../state/state-schema.js';
 
 /**
  * The driver's credentials captured BEFORE the swap, used to sign the restore. Persist it next to the
@@ -36,24 +37,12 @@ export function fromBaseline(b: BaselineCredentials): AwsCredentials {
   };
 }
 
-/** Reads a persisted record back (JSON.parse output); throws naming the first bad field. */
+/** Reads a persisted record back (JSON.parse output) with state.json's schema; throws naming the first bad field. */
 export function parseBaseline(value: unknown): BaselineCredentials {
-  if (typeof value !== 'object' || value === null) throw new Error('baseline credentials record is not an object');
-  const v = value as Record<string, unknown>;
-  for (const key of ['accessKeyId', 'secretAccessKey', 'sessionToken', 'expiration'] as const) {
-    if (typeof v[key] !== 'string') throw new Error(`baseline credentials record: ${key} is not a string`);
+  try {
+    const b = baselineCredentials(value, 'baseline');
+    return { ...b, roleName: b.roleName };
+  } catch (err) {
+    throw new Error(`baseline credentials record: ${(err as Error).message}`, { cause: err });
   }
-  if (v.roleName !== undefined && v.roleName !== null && typeof v.roleName !== 'string') {
-    throw new Error('baseline credentials record: roleName is not a string');
-  }
-  if (Number.isNaN(new Date(v.expiration as string).getTime())) {
-    throw new Error('baseline credentials record: expiration is not a date');
-  }
-  return {
-    roleName: typeof v.roleName === 'string' ? v.roleName : undefined,
-    accessKeyId: v.accessKeyId as string,
-    secretAccessKey: v.secretAccessKey as string,
-    sessionToken: v.sessionToken as string,
-    expiration: v.expiration as string,
-  };
 }

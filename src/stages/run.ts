@@ -7,6 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { SystemFailure, type ExitCodes } from '../runner/exit-codes.js';
 import { baseJobEnv, jobStateDirFromEnv, JOB_STATE_VAR } from '../runner/env.js';
 import { readFileNoFollow } from '../state/secure-fs.js';
+import { parseStateFile } from '../state/job-store.js';
 import type { JobState } from '../state/types.js';
 import { jobSpawnSpec } from '../isolation/run-as.js';
 import { joinJobCgroup, sandboxAlive, signalJob } from '../isolation/job-signal.js';
@@ -21,11 +22,14 @@ const FEED_SYNC_MS = 1000;
 const OUTPUT_GRACE_MS = 1500;
 
 async function readState(dir: string): Promise<JobState> {
+  const file = join(dir, 'state.json');
+  let text: string;
   try {
-    return JSON.parse(await readFileNoFollow(join(dir, 'state.json'))) as JobState;
+    text = await readFileNoFollow(file);
   } catch (err) {
     throw new SystemFailure(`the job's state in ${dir} is missing or unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): did prepare run?`, { cause: err });
   }
+  return parseStateFile(file, text);
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

@@ -3,6 +3,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobState } from './types.js';
+import { parseJobStateText, RecordError } from './state-schema.js';
+import { SystemFailure } from '../runner/exit-codes.js';
 import { ensurePrivateDir, readFileNoFollow, scrubPath, writeFileAtomic } from './secure-fs.js';
 
 const KEY = /^\d{1,20}-[a-f0-9]{12}$/;
@@ -66,7 +68,17 @@ export async function readJobState(layout: StateLayout, key: string): Promise<Jo
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return JSON.parse(text) as JobState;
+  return parseStateFile(join(jobDir(layout, key), 'state.json'), text);
+}
+
+/** state.json's text as a JobState, or a SystemFailure naming the file and the bad field (never a crash further on). */
+export function parseStateFile(file: string, text: string): JobState {
+  try {
+    return parseJobStateText(text);
+  } catch (err) {
+    if (!(err instanceof RecordError)) throw err;
+    throw new SystemFailure(`the job state file ${file} is corrupt or not a jobrole job state: ${err.field === '' ? 'it' : `field "${err.field}"`} ${err.problem}; nothing in it was acted on (keep a copy to inspect, then "jobrole gc" removes unreadable job states)`, { cause: err });
+  }
 }
 
 export async function listJobKeys(layout: StateLayout): Promise<string[]> {
