@@ -3,6 +3,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import type { IssuedSession, SessionSource } from '../credentials/types.js';
+import { encodeLine, type BrokerAnswer, type BrokerEvent } from './events.js';
 import { serveSecretFeed, type SecretFeed } from './feed.js';
 import { initialSession, MAX_HANDSHAKE_BYTES, parseHandshake } from './handshake.js';
 import { BROKER_TITLE } from './process-identity.js';
@@ -14,6 +15,8 @@ export interface BrokerChildDeps {
   makeSource: (sourceSpec: unknown) => Promise<SessionSource>;
   /** Event lines (never a secret). stderr is /dev/null once the parent has let go, so log to a file. */
   log?: (line: string) => void;
+  /** The endpoint's events, typed (each is also logged as a line). */
+  onEvent?: (e: BrokerEvent) => void;
   /** Where SIGTERM/SIGINT/SIGHUP arrive; default the process. */
   signals?: NodeJS.EventEmitter;
 }
@@ -34,8 +37,8 @@ function secretsOf(s: IssuedSession): string[] {
   return [s.credentials.accessKeyId, s.credentials.secretAccessKey, s.credentials.sessionToken];
 }
 
-function writeLine(out: Writable, value: unknown): Promise<void> {
-  return new Promise((resolve) => out.end(JSON.stringify(value) + '\n', () => resolve()));
+function writeLine(out: Writable, value: BrokerAnswer): Promise<void> {
+  return new Promise((resolve) => out.end(encodeLine(value), () => resolve()));
 }
 
 export async function runBrokerChild(deps: BrokerChildDeps): Promise<void> {
@@ -69,7 +72,10 @@ export async function runBrokerChild(deps: BrokerChildDeps): Promise<void> {
       onIssue: (s) => {
         for (const secret of secretsOf(s)) liveFeed.publish(secret);
       },
-      onEvent: (e) => log(`${e.type}: ${e.detail}`),
+      onEvent: (e) => {
+        log(`${e.type}: ${e.detail}`);
+        deps.onEvent?.(e);
+      },
     });
   } catch (err) {
     await closeAll().catch(() => undefined);

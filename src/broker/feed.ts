@@ -2,6 +2,7 @@
 
 import { lstat, chmod, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
+import { encodeLine, parseFeedMessage } from './events.js';
 
 export interface SecretFeed {
   /** Sends the secret to every subscriber (once; repeats are ignored) and to those who connect later. */
@@ -16,8 +17,8 @@ export interface SecretSubscription {
   close(): void;
 }
 
-const line = (secret: string): string => JSON.stringify({ secret }) + '\n';
-const SYNCED = JSON.stringify({ synced: true }) + '\n';
+const line = (secret: string): string => encodeLine({ secret });
+const SYNCED = encodeLine({ synced: true });
 
 function someoneListens(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -104,9 +105,9 @@ export function subscribeSecretFeed(path: string, onSecret: (secret: string) => 
       const text = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       try {
-        const msg = JSON.parse(text) as { secret?: unknown; synced?: unknown };
-        if (typeof msg.secret === 'string') onSecret(msg.secret);
-        else if (msg.synced === true) settle();
+        const msg = parseFeedMessage(text);
+        if ('secret' in msg) onSecret(msg.secret);
+        else settle();
       } catch {
         // a malformed line cannot be a secret we were meant to learn; skip it
       }

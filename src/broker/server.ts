@@ -9,7 +9,9 @@ import { resolvePeerUidFromProc } from './peer-uid.js';
 import { startRefresher, type RetryPolicy } from './refresher.js';
 import { checkRequest, tokenDigest } from './request-guard.js';
 
-export type BrokerEventType = 'serve' | 'deny' | 'refresh' | 'refresh-failed' | 'deadline';
+import type { BrokerEvent, BrokerEventType } from './events.js';
+
+export type { BrokerEvent, BrokerEventType } from './events.js';
 
 export interface CredentialServerOptions {
   token: string;
@@ -25,7 +27,7 @@ export interface CredentialServerOptions {
   /** Called for every session obtained by a refresh (not for `initial`). */
   onIssue?: (s: IssuedSession) => void;
   /** Never carries a secret. */
-  onEvent?: (e: { type: BrokerEventType; detail: string }) => void;
+  onEvent?: (e: BrokerEvent) => void;
   resolvePeerUid?: (remotePort: number, localPort: number, addresses?: { remote: string; local: string }) => Promise<number | undefined>;
   /** Backoff between failed refreshes; default 1 s doubling up to 30 s. */
   retry?: RetryPolicy;

@@ -2,6 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import { SystemFailure } from '../runner/exit-codes.js';
+import { parseBrokerAnswer, type BrokerAnswer } from './events.js';
 import type { BrokerHandshake } from './handshake.js';
 import { readProcessStartTime } from './process-identity.js';
 
@@ -54,15 +55,14 @@ export async function spawnBroker(opts: SpawnBrokerOptions): Promise<SpawnedBrok
         if (text.length > MAX_ANSWER) reject(new SystemFailure('credentials broker answered with an overlong line'));
         return;
       }
-      let msg: { port?: unknown; error?: unknown };
+      let msg: BrokerAnswer;
       try {
-        msg = JSON.parse(text.slice(0, nl)) as typeof msg;
-      } catch {
-        return reject(new SystemFailure('credentials broker answered something that is not JSON'));
+        msg = parseBrokerAnswer(text.slice(0, nl));
+      } catch (err) {
+        return reject(new SystemFailure(`credentials broker answered badly: ${(err as Error).message}`));
       }
-      if (typeof msg.port === 'number' && Number.isInteger(msg.port) && msg.port > 0 && msg.port < 65536) resolve(msg.port);
-      else if (typeof msg.error === 'string') reject(new SystemFailure(`credentials broker failed to start: ${msg.error}`));
-      else reject(new SystemFailure('credentials broker answered without a port'));
+      if ('port' in msg) resolve(msg.port);
+      else reject(new SystemFailure(`credentials broker failed to start: ${msg.error}`));
     });
     child.once('exit', (code, signal) =>
       reject(new SystemFailure(`credentials broker exited (${signal ?? `code ${code ?? '?'}`}) before it was ready`)),

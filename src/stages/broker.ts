@@ -55,9 +55,9 @@ export async function brokerMain(): Promise<void> {
         return s;
       };
     },
-    log: (line) => {
+    onEvent: (e) => {
       // A failed renewal, and the endpoint closing at the job's deadline, are refresh events with that outcome.
-      if (/^(refresh-failed|deadline)/.test(line)) void audit()?.write({ event: 'refresh', ...base(), outcome: line.split(':')[0] ?? '', detail: line });
+      if (e.type === 'refresh-failed' || e.type === 'deadline') void audit()?.write({ event: 'refresh', ...base(), outcome: e.type, detail: `${e.type}: ${e.detail}` });
     },
   });
 }

@@ -125,6 +125,11 @@ describe('broker process', () => {
     assert.equal((await get(b.port, { token: TOKEN })).status, 200);
     await until(() => gone(b.pid), 8000);
     assert.equal(existsSync(h.feedSocketPath), false);
+    // The typed event the endpoint's audit turns into a refresh record with outcome "deadline" (stages/broker.ts).
+    const log = await readFile(String((h.sourceSpec as { logFile: string }).logFile), 'utf8');
+    const events = log.split('\n').filter((l) => l.startsWith('typed-event ')).map((l) => JSON.parse(l.slice(12)) as { type: string; detail: string });
+    assert.ok(events.some((e) => e.type === 'serve' && typeof e.detail === 'string'), log);
+    assert.ok(events.some((e) => e.type === 'deadline' && typeof e.detail === 'string'), log);
   });
 
   test('a bad handshake is a system failure naming the field, and leaves no process', async () => {
