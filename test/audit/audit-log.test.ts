@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { auditLine, auditLog } from '../../src/audit/audit-log.js';
+import { auditLine, auditLog, type AuditRecord } from '../../src/audit/audit-log.js';
 
 const run = promisify(execFile);
+/** A record with fields the AuditRecord type refuses (a cast or JavaScript caller): the runtime filter still applies. */
+const untyped = (r: Record<string, unknown> & { event: AuditRecord['event'] }): AuditRecord => r as unknown as AuditRecord;
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'jobrole-audit-'));
@@ -19,7 +21,7 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 test('auditLine: one JSON line with the time first; undefined fields dropped; long strings cut', () => {
-  const line = auditLine({ event: 'issue', job_id: 4242, role: 'deploy', note: undefined, detail: 'x'.repeat(5000) }, new Date('2030-01-01T00:00:00Z'));
+  const line = auditLine(untyped({ event: 'issue', job_id: 4242, role: 'deploy', note: undefined, detail: 'x'.repeat(5000) }), new Date('2030-01-01T00:00:00Z'));
   assert.ok(line.endsWith('\n'));
   assert.equal(line.indexOf('\n'), line.length - 1, 'exactly one line');
   const parsed = JSON.parse(line) as Record<string, unknown>;
@@ -43,7 +45,7 @@ test('auditLine never writes keys that name secrets or tokens, whatever the call
 
 // Known bug (see report): only top-level keys are filtered; a nested object carries its secrets straight through.
 test('auditLine filters secret-named keys inside nested values too', () => {
-  const line = auditLine({ event: 'issue', extra: { SecretAccessKey: 'NESTED-SECRET', nested: [{ session_token: 'NESTED-TOKEN' }] } });
+  const line = auditLine(untyped({ event: 'issue', extra: { SecretAccessKey: 'NESTED-SECRET', nested: [{ session_token: 'NESTED-TOKEN' }] } }));
   assert.ok(!line.includes('NESTED-SECRET') && !line.includes('NESTED-TOKEN'), line);
 });
 
@@ -52,7 +54,7 @@ test('auditLog appends lines to a new 0600 file in a 0700 directory', async (t) 
   const path = join(dir, 'log', 'audit.jsonl');
   const log = auditLog(path, (e) => assert.fail(e));
   await log.write({ event: 'decision', job_id: 1, outcome: 'allow' });
-  await log.write({ event: 'scrub', job_id: 1, outcome: 'ok', session_token: 'never' });
+  await log.write(untyped({ event: 'scrub', job_id: 1, outcome: 'ok', session_token: 'never' }));
   const lines = (await readFile(path, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.deepEqual(lines.map((l) => [l.event, l.outcome]), [['decision', 'allow'], ['scrub', 'ok']]);
   assert.ok(!('session_token' in (lines[1] ?? {})));

@@ -1,5 +1,6 @@
 // An end-to-end test world: the AWS emulator, a config file, state dirs, and the built CLI as the runner's driver.
 
+import { parseAuditRecord } from '../../src/audit/audit-record.js';
 import { mkdtemp, rm, writeFile, readFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -167,7 +168,8 @@ ${opts.roles ?? ''}
     },
     audit: async () => {
       const text = await readFile(auditLog, 'utf8').catch(() => '');
-      return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      // Every record the driver wrote must fit the audit schema (parseAuditRecord throws naming the field).
+      return text.split('\n').filter((l) => l !== '').map((l) => parseAuditRecord(JSON.parse(l)) as unknown as Record<string, unknown>);
     },
     close: async () => {
       await emu.stop();
