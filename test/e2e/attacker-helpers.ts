@@ -303,6 +303,8 @@ export interface Mailbox {
   /** http://127.0.0.1:<port>: GET <url>/<name> answers the value set, or 404. */
   url: string;
   set(name: string, value: string | Buffer): void;
+  /** Whether anyone has asked for `name` yet (a job polling it is running its script). */
+  asked(name: string): boolean;
   close(): Promise<void>;
 }
 
@@ -313,8 +315,11 @@ export interface Mailbox {
 export async function openMailbox(): Promise<Mailbox> {
   const { createServer: createHttpServer } = await import('node:http');
   const values = new Map<string, string | Buffer>();
+  const asked = new Set<string>();
   const server = createHttpServer((req, res) => {
-    const v = values.get((req.url ?? '/').slice(1));
+    const name = (req.url ?? '/').slice(1);
+    asked.add(name);
+    const v = values.get(name);
     res.writeHead(v === undefined ? 404 : 200, { 'content-type': 'application/octet-stream' });
     res.end(v ?? '');
   });
@@ -323,6 +328,7 @@ export async function openMailbox(): Promise<Mailbox> {
   return {
     url: `http://127.0.0.1:${port}`,
     set: (name, value) => void values.set(name, value),
+    asked: (name) => asked.has(name),
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -63,6 +63,8 @@ describe('attacker: planted files and undeletable trees across slots (isolation 
       steps: { script: ['for i in $(seq 300); do curl -sf "$MB/b2-done" >/dev/null && break; sleep 0.1; done; echo b2-done'] },
     });
     await waitPrepared(world, 8103);
+    // Prepared is not running yet: slot 2's user must have a live process (B2's script) when A is scrubbed.
+    await waitFor('job 8103\'s script to run as slot 2\'s user', async () => (mailbox.asked('b2-done') ? true : undefined), 30_000);
     mailbox.set('a-done', '1');
     const a = await jobA;
     assert.equal(a.status, 'success', a.jobLog);
