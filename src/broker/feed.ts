@@ -3,6 +3,7 @@
 import { lstat, chmod, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { encodeLine, parseFeedMessage } from './events.js';
+import { listenOnPath } from '../runner/listen-path.js';
 
 export interface SecretFeed {
   /** Sends the secret to every subscriber (once; repeats are ignored) and to those who connect later. */
@@ -60,13 +61,7 @@ export async function serveSecretFeed(path: string): Promise<SecretFeed> {
   // The socket file must never exist with a wider mode, not even between bind and chmod.
   const oldMask = process.umask(0o177);
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOnPath(server, path);
   } finally {
     process.umask(oldMask);
   }

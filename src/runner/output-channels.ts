@@ -3,6 +3,7 @@
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { listenOnPath } from './listen-path.js';
 
 /** One output stream of the job: chunks go to onChunk; the socket is there to pause, resume and destroy. */
 export interface OutputSource {
@@ -38,13 +39,7 @@ export async function openOutputChannels(stateDir: string): Promise<OutputChanne
   const path = join(stateDir, `out-${process.pid}.sock`);
   const server = createServer({ pauseOnConnect: true });
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOnPath(server, path);
     const out = await connectOne(server, path);
     const err = await connectOne(server, path);
     return {
