@@ -3,10 +3,10 @@
 import yargs from 'yargs';
 import { configPath, loadConfig } from './config/load.js';
 import type { JobroleConfig } from './config/types.js';
-import { jobLog, stderrLog } from './runner/job-log.js';
+import { jobLog, stderrLog } from './core/job-log.js';
 import { printError, runStageCommand } from './runner/stage-command.js';
-import { SystemFailure } from './runner/exit-codes.js';
-import { VERSION } from './version.js';
+import { SystemFailure } from './core/exit-codes.js';
+import { VERSION } from './core/version.js';
 import { authorControlledWarnings } from './policy/author-controlled.js';
 
 interface Global {

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { spawnBroker, type BrokerHandshake } from '../../src/broker/spawn.js';
-import { stopBroker } from '../../src/broker/process-identity.js';
+import { stopBroker } from '../../src/core/process-identity.js';
 
 const SECONDS = Number(process.env.JOBROLE_BENCH_SECONDS ?? '5');
 const CLIENTS = 50;

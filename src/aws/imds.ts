@@ -1,6 +1,6 @@
 // A small IMDSv2 client the driver itself uses (never the job): token, role name, credentials, instance id, region.
 
-import type { AwsCredentials } from '../credentials/types.js';
+import type { AwsCredentials } from '../core/credential-types.js';
 
 /** The part of the global fetch this client needs; tests pass a fake. */
 export type FetchLike = (

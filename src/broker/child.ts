@@ -2,11 +2,11 @@
 // ready, then live until the job's deadline or SIGTERM.
 
 import type { Readable, Writable } from 'node:stream';
-import type { IssuedSession, SessionSource } from '../credentials/types.js';
+import type { IssuedSession, SessionSource } from '../core/credential-types.js';
 import { encodeLine, type BrokerAnswer, type BrokerEvent } from './events.js';
 import { serveSecretFeed, type SecretFeed } from './feed.js';
 import { initialSession, MAX_HANDSHAKE_BYTES, parseHandshake } from './handshake.js';
-import { BROKER_TITLE } from './process-identity.js';
+import { BROKER_TITLE } from '../core/process-identity.js';
 import { startCredentialServer, type CredentialServer } from './server.js';
 
 export interface BrokerChildDeps {

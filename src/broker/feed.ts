@@ -3,7 +3,7 @@
 import { lstat, chmod, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { encodeLine, parseFeedMessage } from './events.js';
-import { listenOnPath } from '../runner/listen-path.js';
+import { listenOnPath } from '../core/listen-path.js';
 
 export interface SecretFeed {
   /** Sends the secret to every subscriber (once; repeats are ignored) and to those who connect later. */

@@ -1,6 +1,6 @@
 // The message prepare writes to the broker's stdin (never argv or environment) and its validation.
 
-import type { IssuedSession } from '../credentials/types.js';
+import type { IssuedSession } from '../core/credential-types.js';
 
 export interface BrokerHandshake {
   token: string;

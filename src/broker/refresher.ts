@@ -1,6 +1,6 @@
 // Keeps a job's session fresh: fetches a new one well before expiry, retries with backoff, never drops a valid one.
 
-import type { IssuedSession, SessionSource } from '../credentials/types.js';
+import type { IssuedSession, SessionSource } from '../core/credential-types.js';
 import { runAt, type Later } from './later.js';
 
 export interface RetryPolicy {

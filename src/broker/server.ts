@@ -2,7 +2,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import type { IssuedSession, SessionSource } from '../credentials/types.js';
+import type { IssuedSession, SessionSource } from '../core/credential-types.js';
 import { connectionGate, type GateLimits } from './connection-gate.js';
 import { runAt } from './later.js';
 import { resolvePeerUidFromProc } from './peer-uid.js';

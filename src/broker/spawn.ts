@@ -1,10 +1,10 @@
 // Starts the broker detached from prepare (own session), hands it the secrets on stdin, waits for its port.
 
 import { spawn } from 'node:child_process';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { parseBrokerAnswer, type BrokerAnswer } from './events.js';
 import type { BrokerHandshake } from './handshake.js';
-import { readProcessStartTime } from './process-identity.js';
+import { readProcessStartTime } from '../core/process-identity.js';
 
 export type { BrokerHandshake } from './handshake.js';
 

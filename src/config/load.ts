@@ -2,7 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parse, TomlError } from 'smol-toml';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { ConfigError } from './fields.js';
 import { validateConfig } from './schema.js';
 import type { JobroleConfig } from './types.js';

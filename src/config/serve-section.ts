@@ -2,7 +2,7 @@
 
 import type { ServeSection } from './types.js';
 import { ConfigError, int, parseTable, str } from './fields.js';
-import { isLoopback, parseListen } from '../serve/listen.js';
+import { isLoopback, parseListen } from './listen.js';
 
 const listenField = str({ hint: 'host:port such as "0.0.0.0:8443" or "[::1]:8443"' });
 

@@ -1,8 +1,8 @@
 // Strategy assume-role: STS AssumeRole from the host's own credentials (on EC2, the instance profile).
 
 import type { STSClient } from '@aws-sdk/client-sts';
-import { BuildFailure, SystemFailure } from '../runner/exit-codes.js';
-import type { IssuedSession } from './types.js';
+import { BuildFailure, SystemFailure } from '../core/exit-codes.js';
+import type { IssuedSession } from '../core/credential-types.js';
 import type { SessionTag } from './session.js';
 import { errorCode, errorMessage, isMissingHostCredentials, isTransient } from '../aws/errors.js';
 

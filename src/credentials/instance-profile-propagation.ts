@@ -2,7 +2,7 @@
 
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { ImdsClient } from '../aws/imds.js';
-import type { AwsCredentials } from './types.js';
+import type { AwsCredentials } from '../core/credential-types.js';
 import { describeAwsError } from '../aws/errors.js';
 import { accountOf, lastSegment, type Timing } from './instance-profile-ec2.js';
 

@@ -7,9 +7,9 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import type { ImdsClient } from '../aws/imds.js';
-import type { AwsCredentials } from './types.js';
+import type { AwsCredentials } from '../core/credential-types.js';
 import type { InstanceProfileUndo } from '../state/types.js';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { RESTORE_COMMAND } from '../state/host-health.js';
 import { fromBaseline, type BaselineCredentials } from './instance-profile-types.js';
 import { describeAwsError, errorCode } from '../aws/errors.js';

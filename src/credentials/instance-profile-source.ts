@@ -3,7 +3,7 @@
 
 import type { InstanceProfileSection } from '../config/types.js';
 import type { ImdsClient } from '../aws/imds.js';
-import type { IssuedSession, RefreshPlan } from './types.js';
+import type { IssuedSession, RefreshPlan } from '../core/credential-types.js';
 
 /** What the broker needs to keep reading the job's role from IMDS (no secret in it). */
 export interface InstanceProfileSourceSpec {

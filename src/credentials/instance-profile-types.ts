@@ -1,6 +1,6 @@
 // The baseline-credentials record the instance-profile strategy needs to undo a swap, and its (de)serialisation.
 
-import type { AwsCredentials } from './types.js';
+import type { AwsCredentials } from '../core/credential-types.js';
 import { baselineCredentials } from '../state/state-schema.js';
 
 /**

@@ -9,8 +9,8 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import type { ImdsClient } from '../aws/imds.js';
 import type { InstanceProfileSection, RoleConfig } from '../config/types.js';
 import type { InstanceProfileUndo } from '../state/types.js';
-import type { AwsCredentials, IssuedSession } from './types.js';
-import { SystemFailure } from '../runner/exit-codes.js';
+import type { AwsCredentials, IssuedSession } from '../core/credential-types.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { describeAwsError } from '../aws/errors.js';
 import { fromBaseline, toBaseline, type BaselineCredentials } from './instance-profile-types.js';
 import {

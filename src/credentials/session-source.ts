@@ -2,8 +2,8 @@
 
 import type { AwsSection } from '../config/types.js';
 import { stsClient } from '../aws/clients.js';
-import { BuildFailure } from '../runner/exit-codes.js';
-import type { IssuedSession, SessionSource } from './types.js';
+import { BuildFailure } from '../core/exit-codes.js';
+import type { IssuedSession, SessionSource } from '../core/credential-types.js';
 import type { SessionTag } from './session.js';
 import type { VerifiedClaims } from '../identity/claims.js';
 import type { InstanceProfileSourceSpec } from './instance-profile-source.js';

@@ -1,9 +1,9 @@
 // The web-identity strategy: AssumeRoleWithWebIdentity with the job's verified GitLab ID token, no host credentials.
 
 import { AssumeRoleWithWebIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { BuildFailure, SystemFailure } from '../runner/exit-codes.js';
+import { BuildFailure, SystemFailure } from '../core/exit-codes.js';
 import { errorCode, isTransient } from '../aws/errors.js';
-import type { IssuedSession } from './types.js';
+import type { IssuedSession } from '../core/credential-types.js';
 import type { VerifiedClaims } from '../identity/claims.js';
 
 export interface WebIdentityDeps {

@@ -1,6 +1,6 @@
 // Delivery env: the credentials themselves as AWS_* variables in the job's environment (static, no refresh).
 
-import type { AwsCredentials } from '../credentials/types.js';
+import type { AwsCredentials } from '../core/credential-types.js';
 
 export function credentialEnv(creds: AwsCredentials): Record<string, string> {
   return {

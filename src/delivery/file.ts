@@ -1,8 +1,8 @@
 // Delivery file: a per-job shared credentials + config file pair (root's, readable by the job's group only).
 
 import { join } from 'node:path';
-import type { AwsCredentials } from '../credentials/types.js';
-import { writeFileAtomic, type Owner } from '../state/secure-fs.js';
+import type { AwsCredentials } from '../core/credential-types.js';
+import { writeFileAtomic, type Owner } from '../core/secure-fs.js';
 
 export interface CredentialFiles {
   files: string[];

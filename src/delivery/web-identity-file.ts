@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 
 export const WEB_IDENTITY_FILE_NAME = 'web-identity-token';
 

@@ -1,6 +1,6 @@
 // OIDC discovery: the issuer's openid-configuration names jwks_uri (same origin only), which serves the keys.
 
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { discoveryUrl, normaliseIssuer } from './issuer.js';
 import { parseJwks, type JSONWebKeySet } from './jwks-source.js';
 

@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { normaliseIssuer } from './issuer.js';
 import { parseJwks, type JSONWebKeySet } from './jwks-source.js';
 

@@ -1,6 +1,6 @@
 // Keys from GitLab's OIDC discovery, cached on disk with a TTL, refetched once (rate-limited) on key rotation.
 
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { defaultFetch, discoverJwks, type FetchLike } from './discovery.js';
 import { readJwksCache, writeJwksCache, type JwksCacheEntry } from './jwks-cache.js';
 import { discoveryUrl, normaliseIssuer } from './issuer.js';

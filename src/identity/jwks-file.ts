@@ -1,7 +1,7 @@
 // A static JWKS file for air-gapped hosts: keys from disk, never a network call.
 
 import { readFile } from 'node:fs/promises';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { parseJwks, type JwksSource, type JSONWebKeySet, type RefreshResult } from './jwks-source.js';
 
 /** Keys from [gitlab].jwks_file. Read once per source; a missing or broken file is a host fault. */

@@ -1,7 +1,7 @@
 // Verifies a GitLab ID token (RS256 only) against the instance's keys and returns its claims, or says why not.
 
 import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { BuildFailure } from '../runner/exit-codes.js';
+import { BuildFailure } from '../core/exit-codes.js';
 import type { VerifiedIdToken } from './claims.js';
 import { toVerifiedClaims } from './claims-map.js';
 import { normaliseIssuer } from './issuer.js';

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { readProcStat } from '../broker/process-identity.js';
+import { readProcStat } from '../core/process-identity.js';
 import type { SandboxRecord } from '../state/types.js';
 import { describeFailure, runCommand, type CommandRunner } from './command.js';
 import { sandboxSetupScript, writableMountPoints, type SandboxMounts } from './sandbox-script.js';

@@ -1,10 +1,10 @@
 // CLI glue for `jobrole explain`: reads the files an operator points at and prints the explanation.
 
 import type { JobroleConfig } from '../config/types.js';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { explain } from './explain.js';
-import { withFleetPolicy } from '../config/effective.js';
-import { readIdTokenArg } from './id-token-arg.js';
+import { withFleetPolicy } from '../policy/fleet-policy.js';
+import { readIdTokenArg } from '../identity/id-token-arg.js';
 
 export async function explainCommand(opts: { config: JobroleConfig; responseFile: string; /** The token, a file holding it, or "-" for stdin. */
   idToken: string | undefined; vars: string[] }): Promise<number> {

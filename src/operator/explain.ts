@@ -5,10 +5,10 @@ import type { VerifiedIdToken } from '../identity/claims.js';
 import { denialMessage, evaluatePolicy, judgedOf, judgeFacts, tokenMismatches, type Decision } from '../policy/evaluate.js';
 import { factsFromJob } from '../policy/job-facts.js';
 import { readRoleRequest } from '../policy/role-request.js';
-import { BuildFailure } from '../runner/exit-codes.js';
+import { BuildFailure } from '../core/exit-codes.js';
 import { readJobContext } from '../runner/job-context.js';
-import type { JobLog } from '../runner/job-log.js';
-import { verifyJobIdToken } from '../stages/prepare-id-token.js';
+import type { JobLog } from '../core/job-log.js';
+import { verifyJobIdToken } from '../identity/job-id-token.js';
 import { ignoredVariableLines, pipelineLines, trustedFactLines } from './explain-facts.js';
 
 export type IdTokenVerifier = (config: JobroleConfig, env: NodeJS.ProcessEnv, log: JobLog) => Promise<VerifiedIdToken | undefined>;

@@ -1,7 +1,7 @@
 // The on-disk cache of the central policy: the last parameter value that parsed and merged, with its fetch time.
 
 import { join } from 'node:path';
-import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from '../state/secure-fs.js';
+import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from '../core/secure-fs.js';
 
 export const CENTRAL_CACHE_FILE = 'central-policy.json';
 

@@ -5,7 +5,7 @@ import { ConfigError } from '../config/fields.js';
 import { formatDuration } from '../config/duration.js';
 import type { JobroleConfig } from '../config/types.js';
 import { describeAwsError, errorCode, isMissingHostCredentials, isTransient } from '../aws/errors.js';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { centralCachePath, readCentralCache, writeCentralCache, type CentralCacheEntry } from './central-cache.js';
 import { mergeCentralPolicy, parseCentralPolicy } from './central-parse.js';
 

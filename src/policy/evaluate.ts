@@ -3,7 +3,7 @@
 import type { AllowConditions, JobroleConfig, RoleConfig } from '../config/types.js';
 import type { JobContext } from '../runner/job-context-types.js';
 import { anyGlob, globMatch } from './glob.js';
-import { bothProjectsMatch, crossCheck } from '../identity/trusted-facts.js';
+import { bothProjectsMatch, crossCheck } from './trusted-facts.js';
 import type { PolicyFacts } from './facts-types.js';
 import { factsFromJob, trustedPipelineId } from './job-facts.js';
 

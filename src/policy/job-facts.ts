@@ -1,7 +1,7 @@
 // Policy facts for a job run by this driver: the response file's facts, completed and cross-checked by a verified ID token.
 
 import type { JobContext } from '../runner/job-context-types.js';
-import { factsFromToken } from '../identity/token-facts.js';
+import { factsFromToken } from './token-facts.js';
 import { MERGE_REQUEST_SOURCES, PROTECTED_MIN_RUNNER, type PolicyFacts } from './facts-types.js';
 
 /** Whether GitLab says the ref is protected: git_info.protected when the runner sent it, else the token's ref_protected. */

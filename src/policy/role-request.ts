@@ -1,6 +1,6 @@
 // Reads the role a job asks for (a CI variable, i.e. job-author input) and rejects malformed requests.
 
-import { BuildFailure } from '../runner/exit-codes.js';
+import { BuildFailure } from '../core/exit-codes.js';
 
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

@@ -1,7 +1,7 @@
 // The runner-provided environment of a stage, and the minimal explicit environment a job starts from.
 
 import { join } from 'node:path';
-import { SystemFailure } from './exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 
 /** job_env key that carries the job's state directory from config to the later stages. */
 export const JOB_STATE_VAR = 'JOBROLE_JOB_DIR';

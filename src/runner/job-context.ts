@@ -1,7 +1,7 @@
 // Reads JOB_RESPONSE_FILE into the trusted job context: only fields GitLab sets, never its variables list.
 
 import { readFile } from 'node:fs/promises';
-import { SystemFailure } from './exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import type { Fact, JobContext } from './job-context-types.js';
 import { parseMergeRequestRef } from './merge-request-ref.js';
 

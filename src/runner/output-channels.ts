@@ -3,7 +3,7 @@
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { listenOnPath } from './listen-path.js';
+import { listenOnPath } from '../core/listen-path.js';
 
 /** One output stream of the job: chunks go to onChunk; the socket is there to pause, resume and destroy. */
 export interface OutputSource {

@@ -1,6 +1,6 @@
 // Runs one stage handler under the runner's exit-code contract: one clear line on failure, never a stack trace.
 
-import { BuildFailure, SystemFailure, exitCodeFor, readExitCodes, type ExitCodes } from './exit-codes.js';
+import { BuildFailure, SystemFailure, exitCodeFor, readExitCodes, type ExitCodes } from '../core/exit-codes.js';
 import { causeSuffix, debugChain } from './failure-text.js';
 
 const RED = '\u001b[31;1m';

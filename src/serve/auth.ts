@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import type { VerifiedIdToken } from '../identity/claims.js';
-import { BuildFailure } from '../runner/exit-codes.js';
+import { BuildFailure } from '../core/exit-codes.js';
 import { LruMap } from './lru.js';
 
 export type AuthResult =

@@ -1,10 +1,10 @@
 // CLI glue for `jobrole explain --id-token <token|file|-> [--role <name>]` without --response: the broker's decision.
 
-import { withFleetPolicy } from '../config/effective.js';
+import { withFleetPolicy } from '../policy/fleet-policy.js';
 import type { JobroleConfig } from '../config/types.js';
 import { ConfigError } from '../config/fields.js';
-import { readIdTokenArg } from '../operator/id-token-arg.js';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { readIdTokenArg } from '../identity/id-token-arg.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { explainToken } from './explain-token.js';
 
 export async function explainTokenCommand(opts: { config: JobroleConfig; idToken: string | undefined; role: string | undefined }): Promise<number> {

@@ -6,7 +6,7 @@ import { sessionName } from '../credentials/session.js';
 import type { Fact } from '../runner/job-context-types.js';
 import type { Decision } from '../policy/evaluate.js';
 import type { VerifiedIdToken } from '../identity/claims.js';
-import { sessionSpec } from '../stages/prepare-credentials.js';
+import { sessionSpec } from '../credentials/session-spec.js';
 import { sessionLifetime } from './issue.js';
 import { serveSettings } from './serve-rules.js';
 import { decideForToken, judgeAllRoles, jobFromToken, refusalMessage } from './token-job.js';

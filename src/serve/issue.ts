@@ -4,9 +4,9 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import type { JobroleConfig, RoleConfig } from '../config/types.js';
 import { causeChain, errorCode, isMissingHostCredentials, isTransient } from '../aws/errors.js';
 import { MIN_SESSION_SECONDS } from '../credentials/session.js';
-import type { IssuedSession } from '../credentials/types.js';
-import { BuildFailure } from '../runner/exit-codes.js';
-import { sessionSpec } from '../stages/prepare-credentials.js';
+import type { IssuedSession } from '../core/credential-types.js';
+import { BuildFailure } from '../core/exit-codes.js';
+import { sessionSpec } from '../credentials/session-spec.js';
 import type { TokenJob } from './token-job.js';
 
 export interface StsClients {

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { JobroleConfig } from '../config/types.js';
-import type { IssuedSession } from '../credentials/types.js';
+import type { IssuedSession } from '../core/credential-types.js';
 import type { AccessEntry, AccessLog } from './access-log.js';
 import type { Authenticator } from './auth.js';
 import { failureOf, issueSession, type StsClients } from './issue.js';

@@ -2,7 +2,7 @@
 
 import { ConfigError } from '../config/fields.js';
 import type { JobroleConfig } from '../config/types.js';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { startBroker } from './server.js';
 import { serveSettings } from './serve-rules.js';
 

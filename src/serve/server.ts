@@ -10,7 +10,7 @@ import { ssmClient, stsClient } from '../aws/clients.js';
 import type { JobroleConfig, ServeSection } from '../config/types.js';
 import { streamAccessLog, type AccessLog } from './access-log.js';
 import { authenticator } from './auth.js';
-import { hostForUrl, parseListen } from './listen.js';
+import { hostForUrl, parseListen } from '../config/listen.js';
 import { policySource } from './policy-source.js';
 import { rateLimiter } from './rate-limit.js';
 import { createHandler } from './routes.js';

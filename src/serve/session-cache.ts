@@ -1,6 +1,6 @@
 // Sessions cached per (job, role): renewed refresh_before expiry, one STS call shared by concurrent asks, bounded.
 
-import type { IssuedSession } from '../credentials/types.js';
+import type { IssuedSession } from '../core/credential-types.js';
 import { refreshTime } from '../broker/refresher.js';
 import { LruMap } from './lru.js';
 

@@ -2,7 +2,7 @@
 
 import type { JobroleConfig } from '../config/types.js';
 import type { VerifiedIdToken } from '../identity/claims.js';
-import { factsFromToken } from '../identity/token-facts.js';
+import { factsFromToken } from '../policy/token-facts.js';
 import { evaluateFacts, judgeFacts, type Decision, type Verdict } from '../policy/evaluate.js';
 import type { PolicyFacts } from '../policy/facts-types.js';
 import type { Fact, JobContext } from '../runner/job-context-types.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { auditLog } from '../audit/audit-log.js';
 import { runBrokerChild } from '../broker/child.js';
 import { sessionFromSpec, type SourceSpec } from '../credentials/session-source.js';
-import type { SessionSource } from '../credentials/types.js';
+import type { SessionSource } from '../core/credential-types.js';
 
 /** What prepare passes as the handshake's opaque sourceSpec. */
 export interface BrokerSourceSpec {

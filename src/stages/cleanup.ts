@@ -2,11 +2,11 @@
 
 import type { JobroleConfig } from '../config/types.js';
 import { auditLog } from '../audit/audit-log.js';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import { jobStateDirFromEnv } from '../runner/env.js';
-import type { JobLog } from '../runner/job-log.js';
+import type { JobLog } from '../core/job-log.js';
 import { readJobState, stateLayout } from '../state/job-store.js';
-import { scrubJob } from '../state/scrub-job.js';
+import { scrubJob } from './scrub-job.js';
 import { extraScrubSteps } from './scrub-extras.js';
 
 export async function cleanupStage(config: JobroleConfig, env: NodeJS.ProcessEnv, log: JobLog): Promise<void> {

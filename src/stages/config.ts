@@ -6,15 +6,15 @@ import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
 import { readJobContext } from '../runner/job-context.js';
 import { JOB_STATE_VAR } from '../runner/env.js';
-import { stderrLog } from '../runner/job-log.js';
+import { stderrLog } from '../core/job-log.js';
 import { ensureStateLayout, jobDir, readJobState, stateLayout, writeJobState } from '../state/job-store.js';
 import { claimSlot } from '../state/slots.js';
 import { describeQuarantine } from '../state/quarantine.js';
-import { readProcessStartTime } from '../broker/process-identity.js';
+import { readProcessStartTime } from '../core/process-identity.js';
 import { refuseIfUnhealthy } from '../state/host-health.js';
 import { sweepOrphans } from './gc.js';
 import type { JobState } from '../state/types.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../core/version.js';
 import { DEADLINE_GRACE_SECONDS } from '../state/deadline.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 3 * 3600;

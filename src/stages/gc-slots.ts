@@ -2,7 +2,7 @@
 
 import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
-import type { JobLog } from '../runner/job-log.js';
+import type { JobLog } from '../core/job-log.js';
 import { readJobState, type StateLayout } from '../state/job-store.js';
 import { describeQuarantine, liftQuarantine, quarantinedSlots, quarantineSlot } from '../state/quarantine.js';
 import { releaseSlot, slotHolders } from '../state/slots.js';

@@ -3,11 +3,11 @@
 import { readdir } from 'node:fs/promises';
 import type { JobroleConfig } from '../config/types.js';
 import { auditLog } from '../audit/audit-log.js';
-import type { JobLog } from '../runner/job-log.js';
+import type { JobLog } from '../core/job-log.js';
 import { isJobKey, listJobKeys, readJobState, stateLayout } from '../state/job-store.js';
 import { jobLiveness } from '../state/liveness.js';
-import { scrubJob } from '../state/scrub-job.js';
-import { scrubPath } from '../state/secure-fs.js';
+import { scrubJob } from './scrub-job.js';
+import { scrubPath } from '../core/secure-fs.js';
 import { join } from 'node:path';
 import { extraScrubSteps } from './scrub-extras.js';
 

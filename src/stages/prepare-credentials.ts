@@ -2,15 +2,15 @@
 
 import type { Delivery, JobroleConfig, RoleConfig } from '../config/types.js';
 import type { JobContext } from '../runner/job-context-types.js';
-import type { JobLog } from '../runner/job-log.js';
-import type { IssuedSession } from '../credentials/types.js';
-import { assumeRoleDuration, sessionName, sessionTags, sourceIdentity } from '../credentials/session.js';
+import type { JobLog } from '../core/job-log.js';
+import type { IssuedSession } from '../core/credential-types.js';
+import { sessionSpec } from '../credentials/session-spec.js';
 import { sessionFromSpec, type SessionSpec } from '../credentials/session-source.js';
 import { credentialEnv, credentialSecrets, regionEnv } from '../delivery/env.js';
 import { jobFilesDir, type StateLayout } from '../state/job-store.js';
-import { ensurePrivateDir } from '../state/secure-fs.js';
+import { ensurePrivateDir } from '../core/secure-fs.js';
 import type { JobState } from '../state/types.js';
-import { BuildFailure } from '../runner/exit-codes.js';
+import { BuildFailure } from '../core/exit-codes.js';
 
 export interface Delivered {
   session: IssuedSession;
@@ -19,26 +19,6 @@ export interface Delivered {
 
 /** Records side effects in the state as they happen, so a failure mid-way can still be undone. */
 export type Persist = (patch: Partial<JobState>) => Promise<void>;
-
-export function sessionSpec(config: JobroleConfig, role: RoleConfig, ctx: JobContext): SessionSpec {
-  const web = role.strategy === 'web-identity';
-  const policy = role.session_policy !== '' ? role.session_policy : undefined;
-  const si = web ? undefined : sourceIdentity(ctx, config.job.source_identity);
-  return {
-    strategy: web ? 'web-identity' : 'assume-role',
-    aws: config.aws,
-    roleName: role.name,
-    roleArn: role.arn,
-    sessionName: sessionName(ctx),
-    // Web identity is not chaining: up to the role's own maximum.
-    durationSeconds: web ? role.max_duration : assumeRoleDuration(role.max_duration),
-    ...(si !== undefined ? { sourceIdentity: si } : {}),
-    ...(!web && config.job.session_tags ? { tags: sessionTags(ctx) } : {}),
-    ...(policy !== undefined ? { policy } : {}),
-    ...(role.policy_arns.length > 0 ? { policyArns: role.policy_arns } : {}),
-    ...(web && ctx.idToken ? { webIdentityToken: ctx.idToken.raw, claims: ctx.idToken.claims } : {}),
-  };
-}
 
 /** Obtains the session and delivers it; returns what the summary shows. */
 export async function obtainAndDeliver(

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
-import type { IssuedSession, RefreshPlan } from '../credentials/types.js';
+import type { IssuedSession, RefreshPlan } from '../core/credential-types.js';
 import type { SourceSpec } from '../credentials/session-source.js';
 import { regionEnv } from '../delivery/env.js';
 import { jobDir, type StateLayout } from '../state/job-store.js';

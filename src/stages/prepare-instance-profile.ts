@@ -1,7 +1,7 @@
 // Prepare for strategy instance-profile: hold the host, swap the profile, serve the role through the job's endpoint.
 
 import type { JobroleConfig, RoleConfig } from '../config/types.js';
-import type { JobLog } from '../runner/job-log.js';
+import type { JobLog } from '../core/job-log.js';
 import type { JobState } from '../state/types.js';
 import { ec2Client, imdsEndpoint, stsClient } from '../aws/clients.js';
 import { readJobState, stateLayout } from '../state/job-store.js';

@@ -2,8 +2,8 @@
 
 import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
-import { SystemFailure } from '../runner/exit-codes.js';
-import type { JobLog } from '../runner/job-log.js';
+import { SystemFailure } from '../core/exit-codes.js';
+import type { JobLog } from '../core/job-log.js';
 import type { JobUser } from '../state/types.js';
 
 export function currentUid(): number {

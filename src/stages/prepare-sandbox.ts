@@ -2,10 +2,10 @@
 
 import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
-import { SystemFailure } from '../runner/exit-codes.js';
-import type { JobLog } from '../runner/job-log.js';
+import { SystemFailure } from '../core/exit-codes.js';
+import type { JobLog } from '../core/job-log.js';
 import { jobDir, jobFilesDir, type StateLayout } from '../state/job-store.js';
-import { ensurePrivateDir } from '../state/secure-fs.js';
+import { ensurePrivateDir } from '../core/secure-fs.js';
 import type { JobState, JobUser, SandboxRecord } from '../state/types.js';
 
 /**

@@ -1,7 +1,7 @@
 // The collapsible job-log section that tells the job author which role it got and how.
 
 import type { RoleConfig } from '../config/types.js';
-import type { JobLog } from '../runner/job-log.js';
+import type { JobLog } from '../core/job-log.js';
 import type { JobState } from '../state/types.js';
 import type { Delivered } from './prepare-credentials.js';
 import { jobTimeoutEnd } from '../state/deadline.js';

@@ -1,10 +1,10 @@
 // Stage prepare: trusted context → role request → policy → credentials → delivery → state; undone on failure.
 
 import type { JobroleConfig } from '../config/types.js';
-import { BuildFailure, SystemFailure } from '../runner/exit-codes.js';
+import { BuildFailure, SystemFailure } from '../core/exit-codes.js';
 import { readJobContext } from '../runner/job-context.js';
 import { jobStateDirFromEnv, JOB_STATE_VAR } from '../runner/env.js';
-import type { JobLog } from '../runner/job-log.js';
+import type { JobLog } from '../core/job-log.js';
 import { readRoleRequest } from '../policy/role-request.js';
 import { denialMessage, evaluatePolicy } from '../policy/evaluate.js';
 import { trustedPipelineId } from '../policy/job-facts.js';
@@ -12,11 +12,11 @@ import { conflictingVariables, conflictMessage } from '../delivery/conflicts.js'
 import { auditLog, type AuditLog } from '../audit/audit-log.js';
 import { readJobState, stateLayout, writeJobState } from '../state/job-store.js';
 import { refuseIfUnhealthy } from '../state/host-health.js';
-import { scrubJob } from '../state/scrub-job.js';
+import { scrubJob } from './scrub-job.js';
 import type { JobState } from '../state/types.js';
-import { withFleetPolicy } from '../config/effective.js';
+import { withFleetPolicy } from '../policy/fleet-policy.js';
 import { prepareIsolation } from './prepare-isolation.js';
-import { verifyJobIdToken } from './prepare-id-token.js';
+import { verifyJobIdToken } from '../identity/job-id-token.js';
 import { obtainAndDeliver, type Delivered } from './prepare-credentials.js';
 import { extraScrubSteps } from './scrub-extras.js';
 import { printSummary } from './prepare-summary.js';

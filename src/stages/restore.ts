@@ -2,9 +2,9 @@
 
 import type { JobroleConfig } from '../config/types.js';
 import { auditLog } from '../audit/audit-log.js';
-import type { JobLog } from '../runner/job-log.js';
+import type { JobLog } from '../core/job-log.js';
 import type { JobState } from '../state/types.js';
-import type { AwsCredentials } from '../credentials/types.js';
+import type { AwsCredentials } from '../core/credential-types.js';
 import { ec2Client, imdsEndpoint } from '../aws/clients.js';
 import { listJobKeys, readJobState, stateLayout, writeJobState } from '../state/job-store.js';
 import { collectGarbage } from './gc.js';

@@ -2,11 +2,11 @@
 
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { JobroleConfig } from '../config/types.js';
-import type { JobLog } from '../runner/job-log.js';
-import type { ScrubStep } from '../state/scrub-job.js';
+import type { JobLog } from '../core/job-log.js';
+import type { ScrubStep } from './scrub-job.js';
 import type { JobState } from '../state/types.js';
 import type { ImdsClient } from '../aws/imds.js';
-import type { AwsCredentials } from '../credentials/types.js';
+import type { AwsCredentials } from '../core/credential-types.js';
 import { ec2Client, imdsEndpoint } from '../aws/clients.js';
 import { auditLog } from '../audit/audit-log.js';
 import { stateLayout } from '../state/job-store.js';

@@ -2,8 +2,8 @@
 
 import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
-import type { JobLog } from '../runner/job-log.js';
-import type { ScrubStep } from '../state/scrub-job.js';
+import type { JobLog } from '../core/job-log.js';
+import type { ScrubStep } from './scrub-job.js';
 import { slotHolders } from '../state/slots.js';
 import type { StateLayout } from '../state/job-store.js';
 import type { JobUser } from '../state/types.js';

@@ -3,7 +3,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 
 export const HEALTH_FILE = 'host-unhealthy.json';
 export const RESTORE_COMMAND = 'jobrole gc --restore';

@@ -3,7 +3,7 @@
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 
 export const HOST_LOCK_FILE = 'host.lock';
 

@@ -4,8 +4,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobState } from './types.js';
 import { parseJobStateText, RecordError } from './state-schema.js';
-import { SystemFailure } from '../runner/exit-codes.js';
-import { ensurePrivateDir, readFileNoFollow, scrubPath, writeFileAtomic } from './secure-fs.js';
+import { SystemFailure } from '../core/exit-codes.js';
+import { ensurePrivateDir, readFileNoFollow, scrubPath, writeFileAtomic } from '../core/secure-fs.js';
 
 const KEY = /^\d{1,20}-[a-f0-9]{12}$/;
 

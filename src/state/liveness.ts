@@ -1,6 +1,6 @@
 // Tells a live job from one whose runner died or whose deadline passed, so gc may scrub it.
 
-import { readProcessStartTime } from '../broker/process-identity.js';
+import { readProcessStartTime } from '../core/process-identity.js';
 import type { JobState } from './types.js';
 
 export type Liveness = { live: true } | { live: false; why: string };

@@ -3,7 +3,7 @@
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StateLayout } from './job-store.js';
-import { writeFileAtomic } from './secure-fs.js';
+import { writeFileAtomic } from '../core/secure-fs.js';
 
 export interface Quarantine {
   slot: number;

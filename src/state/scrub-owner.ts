@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readProcessStartTime } from '../broker/process-identity.js';
+import { readProcessStartTime } from '../core/process-identity.js';
 import { jobDir, type StateLayout } from './job-store.js';
 
 export interface ScrubOwner {

@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 import type { StateLayout } from './job-store.js';
 import { describeQuarantine, readQuarantine, type Quarantine } from './quarantine.js';
 

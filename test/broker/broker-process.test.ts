@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { subscribeSecretFeed } from '../../src/broker/feed.js';
 import type { BrokerHandshake } from '../../src/broker/handshake.js';
-import { readProcStat, stopBroker } from '../../src/broker/process-identity.js';
+import { readProcStat, stopBroker } from '../../src/core/process-identity.js';
 import { spawnBroker } from '../../src/broker/spawn.js';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 import { fakeSession } from './fixtures/fake-source.js';
 import { get } from './fixtures/http-get.js';
 

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRefresher } from '../../src/broker/refresher.js';
 import { parseHandshake } from '../../src/broker/handshake.js';
-import type { IssuedSession } from '../../src/credentials/types.js';
+import type { IssuedSession } from '../../src/core/credential-types.js';
 import { fakeSession } from './fixtures/fake-source.js';
 
 const HOUR = 3600_000;

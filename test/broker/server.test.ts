@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCredentialServer, type CredentialServerOptions } from '../../src/broker/server.js';
-import type { IssuedSession } from '../../src/credentials/types.js';
+import type { IssuedSession } from '../../src/core/credential-types.js';
 import { fakeSession, fakeSource } from './fixtures/fake-source.js';
 import { get } from './fixtures/http-get.js';
 import { Agent } from 'node:http';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_PATH, configPath, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/fields.js';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 
 function systemFailure(fn: () => unknown, ...parts: string[]): void {
   assert.throws(fn, (err: unknown) => {

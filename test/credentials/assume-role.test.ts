@@ -10,7 +10,7 @@ import {
   STSClient, STSServiceException,
 } from '@aws-sdk/client-sts';
 import { assumeRoleSession, type AssumeRoleRequest } from '../../src/credentials/assume-role.js';
-import { BuildFailure, SystemFailure } from '../../src/runner/exit-codes.js';
+import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/deploy-prod';
 const REQUIRED = [{ Key: 'gitlab:project_path', Value: 'group/app' }, { Key: 'gitlab:job_id', Value: '4242' }];

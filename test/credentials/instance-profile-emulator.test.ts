@@ -4,10 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AwsSection } from '../../src/config/types.js';
 import type { InstanceProfileUndo } from '../../src/state/types.js';
-import type { AwsCredentials } from '../../src/credentials/types.js';
+import type { AwsCredentials } from '../../src/core/credential-types.js';
 import { ec2Client, imdsEndpoint, stsClient } from '../../src/aws/clients.js';
 import { createImdsClient } from '../../src/aws/imds.js';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 import {
   parseBaseline,
   prepareInstanceProfile,

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { ImdsClient } from '../../src/aws/imds.js';
-import type { AwsCredentials } from '../../src/credentials/types.js';
+import type { AwsCredentials } from '../../src/core/credential-types.js';
 
 export const ACCOUNT = '111122223333';
 export const INSTANCE = 'i-0123456789abcdef0';

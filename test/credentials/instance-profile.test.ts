@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoleConfig } from '../../src/config/types.js';
 import type { InstanceProfileUndo } from '../../src/state/types.js';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 import {
   prepareInstanceProfile,
   RestoreFailed,

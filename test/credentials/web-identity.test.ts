@@ -10,7 +10,7 @@ import {
   InvalidIdentityTokenException, MalformedPolicyDocumentException, STSClient, STSServiceException,
 } from '@aws-sdk/client-sts';
 import { webIdentitySession, type WebIdentityRequest } from '../../src/credentials/web-identity.js';
-import { BuildFailure, SystemFailure } from '../../src/runner/exit-codes.js';
+import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwcm9qZWN0X3BhdGg6Z3JvdXAvYXBwIn0.c2lnbmF0dXJlLXNlY3JldC1ieXRlcw';
 const ROLE = 'arn:aws:iam::111122223333:role/deploy-prod';

@@ -9,7 +9,7 @@ import { CompactSign, SignJWT, base64url } from 'jose';
 import { verifyIdToken } from '../../src/identity/verify.js';
 import { jwksFromDiscovery, type DiscoveryOptions } from '../../src/identity/jwks-discovery.js';
 import { jwksFromFile } from '../../src/identity/jwks-file.js';
-import { BuildFailure, SystemFailure } from '../../src/runner/exit-codes.js';
+import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
 import { gitlabClaims, mint, newKey, NOW, NOW_S, startIssuer, type FakeIssuer, type SigningKey } from './oidc-fixture.js';
 
 const AUD = 'https://gitlab.example.com';

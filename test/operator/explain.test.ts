@@ -104,7 +104,7 @@ test("explain's decision equals evaluatePolicy's", async (t) => {
     const r = await explain({ config: s.config, responseFile: s.responseFile, variables: c.variables, ...(c.idToken !== undefined ? { idToken: c.idToken } : {}) });
     const ctx = await readJobContext({ JOB_RESPONSE_FILE: s.responseFile });
     if (c.idToken !== undefined) {
-      const { verifyJobIdToken } = await import('../../src/stages/prepare-id-token.js');
+      const { verifyJobIdToken } = await import('../../src/identity/job-id-token.js');
       const log = { line() {}, ok() {}, warn() {}, error() {}, section: <T>(_n: string, _h: string, b: () => Promise<T>) => b() };
       ctx.idToken = await verifyJobIdToken(s.config, { CUSTOM_ENV_JOBROLE_ID_TOKEN: c.idToken }, log);
     }

@@ -10,7 +10,7 @@ import { GetParameterCommand, SSMClient, SSMServiceException } from '@aws-sdk/cl
 import { parseConfigText } from '../../src/config/load.js';
 import { withCentralPolicy } from '../../src/policy/central.js';
 import { centralCachePath } from '../../src/policy/central-cache.js';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 
 const PARAM = '/jobrole/roles';
 const LOCAL = `

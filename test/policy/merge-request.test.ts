@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { parseConfigText } from '../../src/config/load.js';
 import { denialMessage, evaluateFacts, evaluatePolicy, type Decision } from '../../src/policy/evaluate.js';
 import { factsFromJob } from '../../src/policy/job-facts.js';
-import { factsFromToken } from '../../src/identity/token-facts.js';
-import { crossCheck } from '../../src/identity/trusted-facts.js';
+import { factsFromToken } from '../../src/policy/token-facts.js';
+import { crossCheck } from '../../src/policy/trusted-facts.js';
 import type { VerifiedClaims } from '../../src/identity/claims.js';
 import { jobContext } from './context-fixture.js';
 

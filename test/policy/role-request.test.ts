@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeUntrusted, readRoleRequest } from '../../src/policy/role-request.js';
-import { BuildFailure } from '../../src/runner/exit-codes.js';
+import { BuildFailure } from '../../src/core/exit-codes.js';
 
 const env = (value: string | undefined): NodeJS.ProcessEnv => (value === undefined ? {} : { CUSTOM_ENV_JOBROLE_ROLE: value });
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JOB_STATE_VAR, baseJobEnv, jobStateDirFromEnv } from '../../src/runner/env.js';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 
 const GOOD = '/var/lib/jobrole/jobs/4242-0123456789ab';
 

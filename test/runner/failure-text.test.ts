@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STSServiceException } from '@aws-sdk/client-sts';
-import { BuildFailure, SystemFailure } from '../../src/runner/exit-codes.js';
+import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
 import { causeSuffix, debugChain, scrubSecrets } from '../../src/runner/failure-text.js';
 import { describeFailure } from '../../src/runner/stage-command.js';
 

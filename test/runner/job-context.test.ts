@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jobContextFromResponse, projectPathFromRepoUrl, readJobContext, redactRepoUrl } from '../../src/runner/job-context.js';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 
 const RESPONSE = {
   id: 4242,

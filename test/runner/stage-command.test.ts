@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describeFailure, printError, runStageCommand } from '../../src/runner/stage-command.js';
-import { BuildFailure, SystemFailure } from '../../src/runner/exit-codes.js';
+import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
 
 const CODES = { BUILD_FAILURE_EXIT_CODE: '31', SYSTEM_FAILURE_EXIT_CODE: '32' };
 

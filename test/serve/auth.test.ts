@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticator, tokenFromHeader } from '../../src/serve/auth.js';
-import { BuildFailure, SystemFailure } from '../../src/runner/exit-codes.js';
+import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
 import type { VerifiedIdToken } from '../../src/identity/claims.js';
 
 const verified = (raw: string, exp: number): VerifiedIdToken => ({ raw, claims: { iss: 'https://gitlab.test', sub: 's', aud: 'a', exp, project_path: 'group/app', job_id: '1', project_id: '2' } });

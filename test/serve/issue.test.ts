@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { denyAfterPolicy, failureOf, sessionLifetime } from '../../src/serve/issue.js';
-import { BuildFailure, SystemFailure } from '../../src/runner/exit-codes.js';
+import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
 import type { RoleConfig } from '../../src/config/types.js';
 
 const role: RoleConfig = { name: 'deploy', arn: 'arn:aws:iam::111122223333:role/deploy', strategy: 'assume-role', instance_profile: '', max_duration: 3600, session_policy: '', policy_arns: [], allow: {} };

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseServe } from '../../src/config/serve-section.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { isLoopback, parseListen } from '../../src/serve/listen.js';
+import { isLoopback, parseListen } from '../../src/config/listen.js';
 import { serveSettings } from '../../src/serve/serve-rules.js';
 
 test('listen addresses and loopback', () => {

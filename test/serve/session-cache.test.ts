@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sessionCache } from '../../src/serve/session-cache.js';
-import type { IssuedSession } from '../../src/credentials/types.js';
+import type { IssuedSession } from '../../src/core/credential-types.js';
 
 function session(id: string, expiresAt: number): IssuedSession {
   return { credentials: { accessKeyId: id, secretAccessKey: 's', sessionToken: 't', expiration: new Date(expiresAt) }, roleArn: 'arn:aws:iam::111122223333:role/r', sessionName: 'gitlab-1-2' };

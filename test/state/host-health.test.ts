@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 import { RestoreFailed } from '../../src/credentials/instance-profile-restore.js';
 import { clearUnhealthy, HEALTH_FILE, markUnhealthy, readHealth, refuseIfUnhealthy } from '../../src/state/host-health.js';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readProcessStartTime } from '../../src/broker/process-identity.js';
+import { readProcessStartTime } from '../../src/core/process-identity.js';
 import { jobLiveness } from '../../src/state/liveness.js';
 import { sampleState } from './state-fixture.js';
 

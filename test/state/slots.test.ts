@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 import { ensureStateLayout, stateLayout, type StateLayout } from '../../src/state/job-store.js';
 import { claimSlot, releaseSlot, slotHolders } from '../../src/state/slots.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseJobState, parseJobStateText, RecordError } from '../../src/state/state-schema.js';
 import { readJobState, stateLayout, writeJobState } from '../../src/state/job-store.js';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 import { parseBaseline } from '../../src/credentials/instance-profile-types.js';
 import { KEY, sampleState } from './state-fixture.js';
 

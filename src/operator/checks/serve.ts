@@ -5,7 +5,7 @@ import { ConfigError } from '../../config/fields.js';
 import type { JobroleConfig } from '../../config/types.js';
 import { defaultFetch, discoverJwks, type FetchLike } from '../../identity/discovery.js';
 import { jwksFromFile } from '../../identity/jwks-file.js';
-import { parseListen } from '../../serve/listen.js';
+import { parseListen } from '../../config/listen.js';
 import { serveSettings } from '../../serve/serve-rules.js';
 import { loadTls } from '../../serve/tls-files.js';
 import { fail, pass, skip, warn, type CheckResult } from './result.js';

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { factsFromToken } from '../../src/identity/token-facts.js';
+import { factsFromToken } from '../../src/policy/token-facts.js';
 
 test('a tag pipeline token: facts with their claims, nothing invented', () => {
   const f = factsFromToken({

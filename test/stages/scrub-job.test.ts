@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/load.js';
 import type { AuditLog, AuditRecord } from '../../src/audit/audit-log.js';
-import type { JobLog } from '../../src/runner/job-log.js';
+import type { JobLog } from '../../src/core/job-log.js';
 import { ensureStateLayout, jobDir, jobFilesDir, readJobState, stateLayout, writeJobState, type StateLayout } from '../../src/state/job-store.js';
-import { scrubJob, scrubSteps, type ScrubStep } from '../../src/state/scrub-job.js';
+import { scrubJob, scrubSteps, type ScrubStep } from '../../src/stages/scrub-job.js';
 import { claimSlot, slotHolders } from '../../src/state/slots.js';
 import { readQuarantine } from '../../src/state/quarantine.js';
 import type { JobState } from '../../src/state/types.js';
-import { KEY, sampleState } from './state-fixture.js';
+import { KEY, sampleState } from '../state/state-fixture.js';
 
 const config = parseConfigText('', 'test.toml');
 const silentLog: JobLog = { line() {}, ok() {}, warn() {}, error() {}, section: (_n, _h, body) => body() };

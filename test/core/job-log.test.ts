@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { jobLog } from '../../src/runner/job-log.js';
+import { jobLog } from '../../src/core/job-log.js';
 
 const plain = (s: string) => s.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
 

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readIdTokenArg } from '../../src/operator/id-token-arg.js';
-import { SystemFailure } from '../../src/runner/exit-codes.js';
+import { readIdTokenArg } from '../../src/identity/id-token-arg.js';
+import { SystemFailure } from '../../src/core/exit-codes.js';
 
 const JWT = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: 'x', pad: 'y'.repeat(900) })).toString('base64url')}.${'s'.repeat(342)}`;
 

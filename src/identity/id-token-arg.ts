@@ -1,7 +1,7 @@
 // `explain --id-token`: the token itself, a file holding it, or "-" for stdin; messages never echo the argument.
 
 import { readFile } from 'node:fs/promises';
-import { SystemFailure } from '../runner/exit-codes.js';
+import { SystemFailure } from '../core/exit-codes.js';
 
 /** Three base64url segments, the first a JSON header ("eyJ" = '{"'): what an ID token looks like. */
 const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BuildFailure, SystemFailure, exitCodeFor, readExitCodes } from '../../src/runner/exit-codes.js';
+import { BuildFailure, SystemFailure, exitCodeFor, readExitCodes } from '../../src/core/exit-codes.js';
 
 test('readExitCodes takes the runner\'s codes', () => {
   assert.deepEqual(readExitCodes({ BUILD_FAILURE_EXIT_CODE: '7', SYSTEM_FAILURE_EXIT_CODE: ' 9 ' }), { buildFailure: 7, systemFailure: 9, missing: [] });

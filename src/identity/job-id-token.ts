@@ -2,8 +2,8 @@
 
 import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
-import type { VerifiedIdToken } from '../identity/claims.js';
-import type { JobLog } from '../runner/job-log.js';
+import type { VerifiedIdToken } from './claims.js';
+import type { JobLog } from '../core/job-log.js';
 import { stateLayout } from '../state/job-store.js';
 
 /** The verified token, or undefined when the job supplied none or verification is not configured. */
@@ -17,7 +17,7 @@ export async function verifyJobIdToken(config: JobroleConfig, env: NodeJS.Proces
     return undefined;
   }
   const [{ verifyIdToken }, { jwksFromDiscovery }, { jwksFromFile }] = await Promise.all([
-    import('../identity/verify.js'), import('../identity/jwks-discovery.js'), import('../identity/jwks-file.js'),
+    import('./verify.js'), import('./jwks-discovery.js'), import('./jwks-file.js'),
   ]);
   const keys = g.jwks_file !== ''
     ? jwksFromFile(g.jwks_file)

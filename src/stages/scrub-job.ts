@@ -2,13 +2,13 @@
 
 import type { JobroleConfig } from '../config/types.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { JobLog } from '../runner/job-log.js';
-import { deleteJobState, jobFilesDir, type StateLayout, writeJobState } from './job-store.js';
-import { releaseSlot, slotHolders } from './slots.js';
-import { liftQuarantine, quarantineSlot, readQuarantine } from './quarantine.js';
-import { claimScrub, currentOwner, releaseScrub } from './scrub-owner.js';
-import { scrubPath } from './secure-fs.js';
-import type { JobState } from './types.js';
+import type { JobLog } from '../core/job-log.js';
+import { deleteJobState, jobFilesDir, type StateLayout, writeJobState } from '../state/job-store.js';
+import { releaseSlot, slotHolders } from '../state/slots.js';
+import { liftQuarantine, quarantineSlot, readQuarantine } from '../state/quarantine.js';
+import { claimScrub, currentOwner, releaseScrub } from '../state/scrub-owner.js';
+import { scrubPath } from '../core/secure-fs.js';
+import type { JobState } from '../state/types.js';
 
 export interface ScrubStep {
   name: string;
@@ -28,7 +28,7 @@ export function scrubSteps(config: JobroleConfig, layout: StateLayout, state: Jo
     steps.push({
       name: 'stop the credentials endpoint',
       run: async () => {
-        const { stopBroker } = await import('../broker/process-identity.js');
+        const { stopBroker } = await import('../core/process-identity.js');
         await stopBroker({ pid: broker.pid, startTime: broker.startTime }, { graceMs: 3000 });
         await scrubPath(broker.feedSocket);
       },

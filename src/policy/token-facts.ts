@@ -1,7 +1,7 @@
 // Policy facts from a verified GitLab ID token alone (no response file): what a broker that only sees the token can judge.
 
-import type { VerifiedClaims } from './claims.js';
-import { MERGE_REQUEST_SOURCES, type PolicyFacts } from '../policy/facts-types.js';
+import type { VerifiedClaims } from '../identity/claims.js';
+import { MERGE_REQUEST_SOURCES, type PolicyFacts } from './facts-types.js';
 import type { Fact } from '../runner/job-context-types.js';
 
 const fromToken = <T>(value: T, claim: string): Fact<T> => ({ value, source: 'id-token', field: claim });

@@ -1,6 +1,6 @@
 // Fork-aware checks of a verified token: both projects must match a rule, and token and response file must agree.
 
-import type { VerifiedClaims } from './claims.js';
+import type { VerifiedClaims } from '../identity/claims.js';
 import { parseMergeRequestRef } from '../runner/merge-request-ref.js';
 
 /**

@@ -2,7 +2,7 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { bothProjectsMatch, crossCheck } from '../../src/identity/trusted-facts.js';
+import { bothProjectsMatch, crossCheck } from '../../src/policy/trusted-facts.js';
 import type { VerifiedClaims } from '../../src/identity/claims.js';
 
 const glob = (pattern: string, value: string) =>

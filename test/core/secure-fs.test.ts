@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensurePrivateDir, readFileNoFollow, scrubPath, writeFileAtomic, writeNewFile } from '../../src/state/secure-fs.js';
+import { ensurePrivateDir, readFileNoFollow, scrubPath, writeFileAtomic, writeNewFile } from '../../src/core/secure-fs.js';
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'jobrole-sfs-'));
