@@ -42,14 +42,14 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('config', { alias: 'c', type: 'string', describe: 'config file (else $JOBROLE_CONFIG, else /etc/jobrole/config.toml)' })
     .command('config', 'stage: print the runner JSON (builds_dir, cache_dir, job_env)', (y) => y, async (a) => {
       set(await runStageCommand('config', process.env, async () => {
-        const { configStage } = await import('./stages/config.js');
-        await configStage(await load(a), process.env, process.stdout);
+        const [{ configStage }, { composeServices }] = await Promise.all([import('./stages/config.js'), import('./stages/compose.js')]);
+        await configStage(composeServices(await load(a), stderrLog(), cliPath), process.env, process.stdout);
       }));
     })
     .command('prepare', 'stage: decide the role, obtain and deliver credentials', (y) => y, async (a) => {
       set(await runStageCommand('prepare', process.env, async () => {
-        const { prepareStage } = await import('./stages/prepare.js');
-        await prepareStage(await load(a), process.env, jobLog(), cliPath);
+        const [{ prepareStage }, { composeServices }] = await Promise.all([import('./stages/prepare.js'), import('./stages/compose.js')]);
+        await prepareStage(composeServices(await load(a), jobLog(), cliPath), process.env);
       }));
     })
     .command('run <script> <stage>', 'stage: run one generated stage script as the job', (y) =>
@@ -62,8 +62,8 @@ export async function runCli(argv: string[]): Promise<number> {
     })
     .command('cleanup', 'stage: scrub everything the job had', (y) => y, async (a) => {
       set(await runStageCommand('cleanup', process.env, async () => {
-        const { cleanupStage } = await import('./stages/cleanup.js');
-        await cleanupStage(await load(a), process.env, stderrLog());
+        const [{ cleanupStage }, { composeServices }] = await Promise.all([import('./stages/cleanup.js'), import('./stages/compose.js')]);
+        await cleanupStage(composeServices(await load(a), stderrLog(), cliPath), process.env);
       }));
     })
     .command('gc', 'scrub jobs whose cleanup never ran', (y) =>
@@ -71,13 +71,14 @@ export async function runCli(argv: string[]): Promise<number> {
         .option('restore', { type: 'boolean', default: false, describe: 'restore a swapped instance profile and clear the unhealthy mark' }),
     async (a) => {
       set(await operator(async () => {
-        const config = await loadWarn(a);
+        const { composeServices } = await import('./stages/compose.js');
+        const svc = composeServices(await loadWarn(a), jobLog(), cliPath);
         if (a.restore) {
           const { operatorRestore } = await import('./stages/restore.js');
-          return operatorRestore(config, jobLog());
+          return operatorRestore(svc);
         }
         const { collectGarbage } = await import('./stages/gc.js');
-        const r = await collectGarbage(config, jobLog(), { all: a.all });
+        const r = await collectGarbage(svc, { all: a.all });
         process.stdout.write(`jobrole gc: ${r.scrubbed.length} scrubbed, ${r.failed.length} failed, ${r.live.length} live\n`);
         return r.failed.length > 0 ? 1 : 0;
       }));

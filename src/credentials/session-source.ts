@@ -1,9 +1,9 @@
 // A serialisable recipe for a job's session, so prepare and the refreshing broker obtain it the same way.
 
 import type { AwsSection } from '../config/types.js';
-import { stsClient } from '../aws/clients.js';
+import { realAwsServices, type AwsServices } from '../aws/services.js';
 import { BuildFailure } from '../core/exit-codes.js';
-import type { IssuedSession, SessionSource } from '../core/credential-types.js';
+import type { IssuedSession } from '../core/credential-types.js';
 import type { SessionTag } from './session.js';
 import type { VerifiedClaims } from '../identity/claims.js';
 import type { InstanceProfileSourceSpec } from './instance-profile-source.js';
@@ -28,7 +28,7 @@ export interface SessionSpec {
 export type SourceSpec = SessionSpec | InstanceProfileSourceSpec;
 
 /** Obtains one fresh session per the spec. */
-export async function sessionFromSpec(spec: SourceSpec): Promise<IssuedSession> {
+export async function sessionFromSpec(spec: SourceSpec, aws: Pick<AwsServices, 'sts'> = realAwsServices): Promise<IssuedSession> {
   if (spec.strategy === 'instance-profile') {
     const [{ instanceProfileSession }, { createImdsClient }, { nodeHttpFetch }] = await Promise.all([
       import('./instance-profile-source.js'), import('../aws/imds.js'), import('../aws/http-fetch.js'),
@@ -41,7 +41,7 @@ export async function sessionFromSpec(spec: SourceSpec): Promise<IssuedSession> 
     if (spec.webIdentityToken === undefined) throw new BuildFailure(`role "${spec.roleName}" is assumed with the job's GitLab ID token, and the job supplied none (declare id_tokens: in the job)`);
     // AssumeRoleWithWebIdentity is unsigned: placeholder credentials keep the SDK off the host's own chain.
     // One SDK attempt per call: webIdentitySession does its own bounded retries (IDPCommunicationError included).
-    const sts = await stsClient({ ...spec.aws, max_attempts: 1 }, { credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } });
+    const sts = await aws.sts({ ...spec.aws, max_attempts: 1 }, { credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } });
     return webIdentitySession({ sts, maxAttempts: spec.aws.max_attempts }, {
       roleArn: spec.roleArn,
       sessionName: spec.sessionName,
@@ -53,7 +53,7 @@ export async function sessionFromSpec(spec: SourceSpec): Promise<IssuedSession> 
     });
   }
   const { assumeRoleSession } = await import('./assume-role.js');
-  const sts = await stsClient(spec.aws);
+  const sts = await aws.sts(spec.aws);
   return assumeRoleSession({ sts }, {
     roleName: spec.roleName,
     roleArn: spec.roleArn,
@@ -66,6 +66,3 @@ export async function sessionFromSpec(spec: SourceSpec): Promise<IssuedSession> 
   });
 }
 
-export function sessionSourceFromSpec(spec: SourceSpec): SessionSource {
-  return () => sessionFromSpec(spec);
-}

@@ -3,12 +3,13 @@
 import type { JobroleConfig } from '../config/types.js';
 import type { JobLog } from '../core/job-log.js';
 import { stateLayout } from '../state/job-store.js';
+import { realAwsServices, type AwsServices } from '../aws/services.js';
 
-export async function withFleetPolicy(config: JobroleConfig, log: Pick<JobLog, 'warn'>): Promise<JobroleConfig> {
+export async function withFleetPolicy(config: JobroleConfig, log: Pick<JobLog, 'warn'>, aws: Pick<AwsServices, 'ssm'> = realAwsServices): Promise<JobroleConfig> {
   if (config.policy.ssm_parameter === '') return config;
-  const [{ withCentralPolicy }, { ssmClient }] = await Promise.all([import('./central.js'), import('../aws/clients.js')]);
+  const { withCentralPolicy } = await import('./central.js');
   return withCentralPolicy(config, {
-    ssm: () => ssmClient(config.aws),
+    ssm: () => aws.ssm(config.aws),
     cacheDir: stateLayout(config.driver.state_dir).cache,
     warn: (m) => log.warn(m),
   });

@@ -4,16 +4,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditLog } from '../audit/audit-log.js';
 import { runBrokerChild } from '../broker/child.js';
-import { sessionFromSpec, type SourceSpec } from '../credentials/session-source.js';
+import { sessionFromSpec } from '../credentials/session-source.js';
+import { parseBrokerSourceSpec, type BrokerSourceSpec } from '../broker/source-spec.js';
 import type { SessionSource } from '../core/credential-types.js';
-
-/** What prepare passes as the handshake's opaque sourceSpec. */
-export interface BrokerSourceSpec {
-  spec: SourceSpec;
-  audit: { path: string; jobId: number; jobKey: string; project: string; role: string };
-  /** The job's state directory: once it is gone (the job was scrubbed), the endpoint has no reason to live. */
-  jobDir?: string;
-}
 
 /** How often the endpoint checks that its job still exists. */
 const ORPHAN_CHECK_MS = 5000;
@@ -38,7 +31,7 @@ export async function brokerMain(): Promise<void> {
     stdin: process.stdin,
     stdout: process.stdout,
     makeSource: async (raw: unknown): Promise<SessionSource> => {
-      const { spec, audit: info, jobDir } = raw as BrokerSourceSpec;
+      const { spec, audit: info, jobDir } = parseBrokerSourceSpec(raw);
       auditInfo = info;
       if (jobDir !== undefined) exitWhenJobIsGone(jobDir);
       let lastKey: string | undefined;

@@ -3,28 +3,27 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { JobroleConfig } from '../config/types.js';
 import { readJobContext } from '../runner/job-context.js';
 import { JOB_STATE_VAR } from '../runner/env.js';
-import { stderrLog } from '../core/job-log.js';
-import { ensureStateLayout, jobDir, readJobState, stateLayout, writeJobState } from '../state/job-store.js';
+import { ensureStateLayout, jobDir, readJobState, writeJobState } from '../state/job-store.js';
 import { claimSlot } from '../state/slots.js';
 import { describeQuarantine } from '../state/quarantine.js';
 import { readProcessStartTime } from '../core/process-identity.js';
 import { refuseIfUnhealthy } from '../state/host-health.js';
 import { sweepOrphans } from './gc.js';
 import type { JobState } from '../state/types.js';
+import type { Services } from './services.js';
 import { VERSION } from '../core/version.js';
 import { DEADLINE_GRACE_SECONDS } from '../state/deadline.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 3 * 3600;
 
-export async function configStage(config: JobroleConfig, env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<void> {
-  const layout = stateLayout(config.driver.state_dir);
+/** svc.log must not be stdout: the runner reads this stage's stdout as JSON. */
+export async function configStage(svc: Services, env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<void> {
+  const { config, layout, log } = svc;
   await ensureStateLayout(layout);
   await refuseIfUnhealthy(config.driver.state_dir);
-  const log = stderrLog();
-  await sweepOrphans(config, log);
+  await sweepOrphans(svc);
 
   const ctx = await readJobContext(env, { gitlabUrl: config.gitlab.url });
   const key = `${ctx.jobId.value}-${randomBytes(6).toString('hex')}`;
@@ -34,7 +33,7 @@ export async function configStage(config: JobroleConfig, env: NodeJS.ProcessEnv,
     const state = await readJobState(layout, holder).catch(() => 'unreadable' as const);
     return state !== undefined;
   }, (q) => log.warn(`${describeQuarantine(q)}; skipped ("jobrole gc" retries its scrub)`));
-  const now = new Date();
+  const now = svc.now();
   const timeout = ctx.timeoutSeconds?.value ?? DEFAULT_TIMEOUT_SECONDS;
   const state: JobState = {
     version: 1,

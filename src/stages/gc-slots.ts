@@ -1,12 +1,11 @@
 // gc's part for slots: retry the scrub of quarantined slots whose job is gone, and delete old slot directories left behind.
 
 import { join } from 'node:path';
-import type { JobroleConfig } from '../config/types.js';
-import type { JobLog } from '../core/job-log.js';
-import { readJobState, type StateLayout } from '../state/job-store.js';
+import { readJobState } from '../state/job-store.js';
 import { describeQuarantine, liftQuarantine, quarantinedSlots, quarantineSlot } from '../state/quarantine.js';
 import { releaseSlot, slotHolders } from '../state/slots.js';
-import { slotDirs, slotScrubSteps } from './scrub-slot.js';
+import { slotDirs } from './scrub-slot.js';
+import type { Services } from './services.js';
 
 export interface SlotGcReport {
   lifted: number[];
@@ -17,10 +16,10 @@ export interface SlotGcReport {
  * A quarantined slot whose job state is gone (or never was) gets the slot steps of a scrub again; when they
  * all pass, the quarantine is lifted and the slot released. A slot another live job holds is never touched.
  */
-export async function retryQuarantinedSlots(config: JobroleConfig, layout: StateLayout, log: JobLog): Promise<SlotGcReport> {
+export async function retryQuarantinedSlots(svc: Services): Promise<SlotGcReport> {
+  const { config, layout, log } = svc;
   const report: SlotGcReport = { lifted: [], stillQuarantined: [] };
   if (config.job.isolation !== 'users') return report;
-  const { jobUserName, lookupJobUser } = await import('../isolation/users.js');
   for (const q of await quarantinedSlots(layout)) {
     if (q.slot > config.driver.slots) continue;
     if (q.key !== undefined && (await readJobState(layout, q.key).catch(() => 'unreadable')) !== undefined) {
@@ -33,14 +32,14 @@ export async function retryQuarantinedSlots(config: JobroleConfig, layout: State
       report.stillQuarantined.push(q.slot);
       continue;
     }
-    const user = await lookupJobUser(jobUserName(config.driver.job_user_prefix, q.slot));
+    const user = await svc.host.lookupUser(q.slot);
     if (user === undefined) {
       log.warn(`${describeQuarantine(q)}; its job user does not exist: run "jobrole host init"`);
       report.stillQuarantined.push(q.slot);
       continue;
     }
     const failures: string[] = [];
-    for (const step of slotScrubSteps(config, layout, q.slot, user, holder, log)) {
+    for (const step of svc.host.slotSteps(q.slot, user, holder)) {
       try {
         await step.run();
       } catch (err) {
@@ -62,7 +61,8 @@ export async function retryQuarantinedSlots(config: JobroleConfig, layout: State
 }
 
 /** Old builds/cache/home directories that could not be deleted at cleanup (another user's entries), for free slots. */
-export async function deleteLeftoverTrash(config: JobroleConfig, layout: StateLayout, log: JobLog): Promise<void> {
+export async function deleteLeftoverTrash(svc: Services): Promise<void> {
+  const { config, layout, log } = svc;
   if (config.job.isolation !== 'users') return;
   const [{ jobUserName, lookupJobUser }, { trashBeside, deleteTrash }] = await Promise.all([import('../isolation/users.js'), import('../isolation/slot-dirs.js')]);
   for (const { slot, holder } of await slotHolders(layout, config.driver.slots)) {
@@ -88,7 +88,8 @@ export async function deleteLeftoverTrash(config: JobroleConfig, layout: StateLa
  * prepare killed between starting the init and recording it, say): everything in them is killed, the group
  * removed. Groups are named <state dir tag>.<job key>, so another driver's jobs on the host are never touched.
  */
-export async function endOrphanSandboxes(config: JobroleConfig, layout: StateLayout, log: JobLog): Promise<void> {
+export async function endOrphanSandboxes(svc: Services): Promise<void> {
+  const { config, layout, log } = svc;
   if (config.job.isolation !== 'users') return;
   const [{ detectCgroup2, jobCgroups, killAndRemoveCgroup, stateDirTag }, { listJobKeys }] = await Promise.all([
     import('../isolation/cgroup.js'), import('../state/job-store.js'),

@@ -1,15 +1,12 @@
 // Scrubs jobs whose cleanup never ran (runner killed, host rebooted): on demand, and swept at config/prepare.
 
 import { readdir } from 'node:fs/promises';
-import type { JobroleConfig } from '../config/types.js';
-import { auditLog } from '../audit/audit-log.js';
-import type { JobLog } from '../core/job-log.js';
-import { isJobKey, listJobKeys, readJobState, stateLayout } from '../state/job-store.js';
-import { jobLiveness } from '../state/liveness.js';
-import { scrubJob } from './scrub-job.js';
-import { scrubPath } from '../core/secure-fs.js';
 import { join } from 'node:path';
-import { extraScrubSteps } from './scrub-extras.js';
+import { isJobKey, listJobKeys, readJobState } from '../state/job-store.js';
+import { scrubPath } from '../core/secure-fs.js';
+import { scrubJob } from './scrub-job.js';
+import type { Services } from './services.js';
+import { jobUndoSteps } from './undo-steps.js';
 
 export interface GcReport {
   scrubbed: string[];
@@ -18,9 +15,8 @@ export interface GcReport {
 }
 
 /** Scrubs every job that is not live (or every job, with all=true: for an operator whose runner is stopped). */
-export async function collectGarbage(config: JobroleConfig, log: JobLog, opts: { all?: boolean } = {}): Promise<GcReport> {
-  const layout = stateLayout(config.driver.state_dir);
-  const audit = auditLog(config.driver.audit_log, (e) => log.warn(`audit log ${config.driver.audit_log}: ${e.message}`));
+export async function collectGarbage(svc: Services, opts: { all?: boolean } = {}): Promise<GcReport> {
+  const { layout, log, audit } = svc;
   const report: GcReport = { scrubbed: [], failed: [], live: [] };
   for (const key of await listJobKeys(layout)) {
     let state;
@@ -35,13 +31,13 @@ export async function collectGarbage(config: JobroleConfig, log: JobLog, opts: {
       await scrubPath(join(layout.jobs, key));
       continue;
     }
-    const liveness = await jobLiveness(state);
+    const liveness = await svc.host.liveness(state);
     if (liveness.live && opts.all !== true) {
       report.live.push(key);
       continue;
     }
     const why = liveness.live ? 'scrubbed on operator request (gc --all)' : `abandoned: ${liveness.why}`;
-    const r = await scrubJob({ config, layout, audit, log, reason: `gc: ${why}`, extraSteps: await extraScrubSteps(config, state, log) }, state);
+    const r = await scrubJob({ layout, audit, log, reason: `gc: ${why}`, steps: (st) => jobUndoSteps(st, svc) }, state);
     if (r.failures.length === 0) {
       report.scrubbed.push(key);
       log.line(`jobrole gc: scrubbed job ${state.job.id} (${key}): ${why}`);
@@ -55,17 +51,17 @@ export async function collectGarbage(config: JobroleConfig, log: JobLog, opts: {
   const keys = new Set(await listJobKeys(layout));
   for (const name of files) if (isJobKey(name) && !keys.has(name)) await scrubPath(join(layout.files, name));
   const { retryQuarantinedSlots, deleteLeftoverTrash, endOrphanSandboxes } = await import('./gc-slots.js');
-  await endOrphanSandboxes(config, layout, log);
-  await retryQuarantinedSlots(config, layout, log);
-  await deleteLeftoverTrash(config, layout, log);
+  await endOrphanSandboxes(svc);
+  await retryQuarantinedSlots(svc);
+  await deleteLeftoverTrash(svc);
   return report;
 }
 
 /** The quick sweep config and prepare run before each job. Never fails the job on its own. */
-export async function sweepOrphans(config: JobroleConfig, log: JobLog): Promise<void> {
+export async function sweepOrphans(svc: Services): Promise<void> {
   try {
-    await collectGarbage(config, log);
+    await collectGarbage(svc);
   } catch (err) {
-    log.warn(`sweeping abandoned jobs failed: ${(err as Error).message}`);
+    svc.log.warn(`sweeping abandoned jobs failed: ${(err as Error).message}`);
   }
 }

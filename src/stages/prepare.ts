@@ -1,70 +1,57 @@
-// Stage prepare: trusted context → role request → policy → credentials → delivery → state; undone on failure.
+// Stage prepare: trusted context → role request → policy → strategy → delivery → state; undone on failure.
 
-import type { JobroleConfig } from '../config/types.js';
 import { BuildFailure, SystemFailure } from '../core/exit-codes.js';
 import { readJobContext } from '../runner/job-context.js';
 import { jobStateDirFromEnv, JOB_STATE_VAR } from '../runner/env.js';
-import type { JobLog } from '../core/job-log.js';
 import { readRoleRequest } from '../policy/role-request.js';
 import { denialMessage, evaluatePolicy } from '../policy/evaluate.js';
 import { trustedPipelineId } from '../policy/job-facts.js';
 import { conflictingVariables, conflictMessage } from '../delivery/conflicts.js';
-import { auditLog, type AuditLog } from '../audit/audit-log.js';
-import { readJobState, stateLayout, writeJobState } from '../state/job-store.js';
+import { credentialSecrets } from '../delivery/env.js';
+import { readJobState, writeJobState } from '../state/job-store.js';
 import { refuseIfUnhealthy } from '../state/host-health.js';
-import { scrubJob } from './scrub-job.js';
 import type { JobState } from '../state/types.js';
-import { withFleetPolicy } from '../policy/fleet-policy.js';
-import { prepareIsolation } from './prepare-isolation.js';
-import { verifyJobIdToken } from '../identity/job-id-token.js';
-import { obtainAndDeliver, type Delivered } from './prepare-credentials.js';
-import { extraScrubSteps } from './scrub-extras.js';
+import type { Persist } from '../credentials/strategy.js';
+import { scrubJob } from './scrub-job.js';
+import { jobUndoSteps } from './undo-steps.js';
 import { printSummary } from './prepare-summary.js';
-import { prepareInstanceProfileJob } from './prepare-instance-profile.js';
+import type { Services } from './services.js';
 
-export async function prepareStage(config: JobroleConfig, env: NodeJS.ProcessEnv, log: JobLog, cliPath: string): Promise<void> {
-  const layout = stateLayout(config.driver.state_dir);
+export async function prepareStage(svc: Services, env: NodeJS.ProcessEnv): Promise<void> {
+  const { config, layout, log, audit } = svc;
   await refuseIfUnhealthy(config.driver.state_dir);
   const dir = jobStateDirFromEnv(env, layout.jobs);
   if (dir === undefined) throw new SystemFailure(`${JOB_STATE_VAR} is not set: the config stage's job_env did not reach prepare (is config_exec "jobrole config"?)`);
   const key = dir.split('/').pop() as string;
   const initial = await readJobState(layout, key);
   if (initial === undefined) throw new SystemFailure(`no state for job ${key}: the config stage did not complete, or the job was already cleaned up`);
-  const audit = auditLog(config.driver.audit_log, (e) => log.warn(`cannot write the audit log ${config.driver.audit_log}: ${e.message}`));
   let state: JobState = initial;
-  const persist = async (patch: Partial<JobState>) => {
+  const persist: Persist = async (patch) => {
     state = { ...state, ...patch };
     await writeJobState(layout, state);
   };
   try {
     // The sweep of abandoned jobs already ran in this attempt's config stage, moments ago.
-    await prepareJob(await withFleetPolicy(config, log), env, log, audit, () => state, persist, cliPath);
+    await prepareJob(svc, await svc.fleetPolicy(), env, () => state, persist);
   } catch (err) {
     // Undo whatever this stage already did; cleanup then finds nothing left to do.
-    const r = await scrubJob({ config, layout, audit, log, reason: `prepare failed: ${(err as Error).message}`, extraSteps: await extraScrubSteps(config, state, log) }, state);
+    const r = await scrubJob({ layout, audit, log, reason: `prepare failed: ${(err as Error).message}`, steps: (s) => jobUndoSteps(s, svc) }, state);
     if (r.failures.length > 0) log.warn(`undoing the failed prepare was incomplete: ${r.failures.join('; ')}`);
     throw err;
   }
 }
 
-async function prepareJob(
-  config: JobroleConfig,
-  env: NodeJS.ProcessEnv,
-  log: JobLog,
-  audit: AuditLog,
-  current: () => JobState,
-  persist: (patch: Partial<JobState>) => Promise<void>,
-  cliPath: string,
-): Promise<void> {
+/** config is the effective one (config.toml plus the fleet's central policy). */
+async function prepareJob(svc: Services, config: Services['config'], env: NodeJS.ProcessEnv, current: () => JobState, persist: Persist): Promise<void> {
+  const { log, audit, layout } = svc;
   const ctx = await readJobContext(env, { gitlabUrl: config.gitlab.url });
   if (ctx.jobId.value !== current().job.id) {
     throw new SystemFailure(`the job response file describes job ${ctx.jobId.value}, but config ran for job ${current().job.id}`);
   }
-  const user = await prepareIsolation(config, current().slot, log);
+  const user = await svc.host.prepareUser(current().slot);
   if (user !== undefined) {
     await persist({ user });
-    const { prepareSandbox } = await import('./prepare-sandbox.js');
-    await prepareSandbox(config, stateLayout(config.driver.state_dir), current(), user, persist, log);
+    await svc.host.startSandbox(current(), user, persist);
   }
 
   const requested = readRoleRequest(env, config.job.role_variable);
@@ -74,7 +61,7 @@ async function prepareJob(
     namespace_id: ctx.namespaceId?.value, root_namespace_id: ctx.rootNamespaceId?.value, user_id: ctx.userId?.value });
   if (requested !== undefined || config.job.default_role !== '') {
     try {
-      ctx.idToken = await verifyJobIdToken(config, env, log);
+      ctx.idToken = await svc.verifyIdToken(config, env);
     } catch (err) {
       if (err instanceof BuildFailure) await audit.write({ event: 'decision', ...auditBase(), ...(requested !== undefined ? { role: requested } : {}), outcome: 'deny', detail: `ID token rejected: ${err.message}` });
       throw err;
@@ -101,20 +88,27 @@ async function prepareJob(
     log.warn(conflictMessage(conflicts, false));
   }
 
-  let delivered: Delivered;
-  if (role.strategy === 'instance-profile') {
-    delivered = await prepareInstanceProfileJob({ config, log, persist, current, cliPath }, role);
-  } else {
-    delivered = await obtainAndDeliver({ config, layout: stateLayout(config.driver.state_dir), log, persist, cliPath }, current(), role, ctx);
-  }
-  const s = delivered.session;
+  const obtained = await svc.strategies[role.strategy].obtain({ config, role, ctx, state: current, persist, layout, log, aws: svc.aws });
+  const delivery = svc.deliveries[obtained.delivery ?? role.delivery ?? config.job.delivery];
+  await delivery.deliver({
+    config,
+    role,
+    obtained,
+    secrets: [...credentialSecrets(obtained.session.credentials), ...obtained.secrets],
+    idToken: ctx.idToken?.raw,
+    state: current,
+    persist,
+    layout,
+    cliPath: svc.cliPath,
+  });
+  const s = obtained.session;
   await persist({
     phase: 'prepared',
     role: {
       name: role.name,
       arn: role.arn,
       strategy: role.strategy,
-      delivery: delivered.delivery,
+      delivery: delivery.name,
       sessionName: s.sessionName,
       ...(s.sourceIdentity !== undefined ? { sourceIdentity: s.sourceIdentity } : {}),
       ...(s.assumedRoleArn !== undefined ? { assumedRoleArn: s.assumedRoleArn } : {}),
@@ -124,7 +118,7 @@ async function prepareJob(
   await audit.write({
     event: 'issue', ...base, role: role.name, role_arn: role.arn, session_name: s.sessionName,
     ...(s.sourceIdentity !== undefined ? { source_identity: s.sourceIdentity } : {}),
-    expiration: s.credentials.expiration.toISOString(), access_key_id: s.credentials.accessKeyId, outcome: delivered.delivery,
+    expiration: s.credentials.expiration.toISOString(), access_key_id: s.credentials.accessKeyId, outcome: delivery.name,
   });
-  await printSummary(log, current(), role, delivered);
+  await printSummary(log, current(), role, s, delivery, svc.now());
 }

@@ -1,23 +1,19 @@
 // `jobrole gc --restore`: the operator's way back from an unhealthy host whose instance profile could not be restored.
 
-import type { JobroleConfig } from '../config/types.js';
-import { auditLog } from '../audit/audit-log.js';
-import type { JobLog } from '../core/job-log.js';
 import type { JobState } from '../state/types.js';
 import type { AwsCredentials } from '../core/credential-types.js';
-import { ec2Client, imdsEndpoint } from '../aws/clients.js';
-import { listJobKeys, readJobState, stateLayout, writeJobState } from '../state/job-store.js';
+import { listJobKeys, readJobState, writeJobState } from '../state/job-store.js';
+import type { Services } from './services.js';
 import { collectGarbage } from './gc.js';
-import { unconfirmedSwap, waitOutPendingSwap } from './scrub-extras.js';
+import { unconfirmedSwap, waitOutPendingSwap } from '../credentials/instance-profile-pending.js';
 
-export async function operatorRestore(config: JobroleConfig, log: JobLog): Promise<number> {
-  const layout = stateLayout(config.driver.state_dir);
-  const [{ restoreInstanceProfile, restoreInstanceProfileAsOperator, RestoreFailed, fromBaseline }, { createImdsClient }, { clearUnhealthy, readHealth }] = await Promise.all([
-    import('../credentials/instance-profile.js'), import('../aws/imds.js'), import('../state/host-health.js'),
+export async function operatorRestore(svc: Services): Promise<number> {
+  const { config, layout, log, audit } = svc;
+  const [{ restoreInstanceProfile, restoreInstanceProfileAsOperator, RestoreFailed, fromBaseline }, { clearUnhealthy, readHealth }] = await Promise.all([
+    import('../credentials/instance-profile.js'), import('../state/host-health.js'),
   ]);
-  const imds = createImdsClient({ endpoint: imdsEndpoint(config.aws) });
-  const ec2 = (c: AwsCredentials | undefined) => ec2Client(config.aws, c !== undefined ? { credentials: c } : {});
-  const audit = auditLog(config.driver.audit_log, (e) => log.warn(`cannot write the audit log ${config.driver.audit_log}: ${e.message}`));
+  const imds = svc.aws.imds(config.aws);
+  const ec2 = (c: AwsCredentials | undefined) => svc.aws.ec2(config.aws, c !== undefined ? { credentials: c } : {});
   let failed = 0;
   let fenced: Error | undefined | 'unchecked' = 'unchecked';
   for (const key of await listJobKeys(layout)) {
@@ -73,7 +69,7 @@ export async function operatorRestore(config: JobroleConfig, log: JobLog): Promi
   const health = await readHealth(config.driver.state_dir);
   await clearUnhealthy(config.driver.state_dir);
   if (!health.healthy) log.ok(`host marked healthy again (it was unhealthy since ${health.since}: ${health.reason})`);
-  const r = await collectGarbage(config, log, { all: true });
+  const r = await collectGarbage(svc, { all: true });
   return r.failed.length > 0 ? 1 : 0;
 }
 

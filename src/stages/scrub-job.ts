@@ -1,48 +1,17 @@
-// Scrubs one job from whatever state exists: every step runs even if another fails; state is deleted last.
+// Scrubs one job from whatever state exists: every undo step runs even if another fails; state is deleted last.
 
-import type { JobroleConfig } from '../config/types.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { JobLog } from '../core/job-log.js';
-import { deleteJobState, jobFilesDir, type StateLayout, writeJobState } from '../state/job-store.js';
+import type { UndoStep } from '../core/undo-step.js';
+import { deleteJobState, type StateLayout, writeJobState } from '../state/job-store.js';
 import { releaseSlot, slotHolders } from '../state/slots.js';
 import { liftQuarantine, quarantineSlot, readQuarantine } from '../state/quarantine.js';
 import { claimScrub, currentOwner, releaseScrub } from '../state/scrub-owner.js';
-import { scrubPath } from '../core/secure-fs.js';
 import type { JobState } from '../state/types.js';
-
-export interface ScrubStep {
-  name: string;
-  run: () => Promise<void>;
-}
 
 export interface ScrubResult {
   failures: string[];
   steps: string[];
-}
-
-/** The steps that apply to this state, in order. Later issues' parts add theirs through extraSteps. */
-export function scrubSteps(config: JobroleConfig, layout: StateLayout, state: JobState, extra: ScrubStep[]): ScrubStep[] {
-  const steps: ScrubStep[] = [];
-  if (state.broker !== undefined) {
-    const broker = state.broker;
-    steps.push({
-      name: 'stop the credentials endpoint',
-      run: async () => {
-        const { stopBroker } = await import('../core/process-identity.js');
-        await stopBroker({ pid: broker.pid, startTime: broker.startTime }, { graceMs: 3000 });
-        await scrubPath(broker.feedSocket);
-      },
-    });
-  }
-  steps.push(...extra);
-  steps.push({
-    name: 'remove credential files',
-    run: async () => {
-      for (const f of state.files) await scrubPath(f);
-      await scrubPath(jobFilesDir(layout, state.key));
-    },
-  });
-  return steps;
 }
 
 /**
@@ -52,7 +21,7 @@ export function scrubSteps(config: JobroleConfig, layout: StateLayout, state: Jo
  * job holds it by now).
  */
 export async function scrubJob(
-  deps: { config: JobroleConfig; layout: StateLayout; audit: AuditLog; log: JobLog; extraSteps?: ScrubStep[]; reason: string },
+  deps: { layout: StateLayout; audit: AuditLog; log: JobLog; steps: (state: JobState) => UndoStep[]; reason: string },
   state: JobState,
 ): Promise<ScrubResult> {
   const result: ScrubResult = { failures: [], steps: [] };
@@ -67,7 +36,7 @@ export async function scrubJob(
   } catch (err) {
     result.failures.push(`mark the job as being scrubbed: ${(err as Error).message}`);
   }
-  for (const step of scrubSteps(deps.config, deps.layout, state, deps.extraSteps ?? [])) {
+  for (const step of deps.steps(state)) {
     try {
       await step.run();
       result.steps.push(step.name);

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
 import type { JobLog } from '../core/job-log.js';
-import type { ScrubStep } from './scrub-job.js';
+import type { UndoStep } from '../core/undo-step.js';
 import { slotHolders } from '../state/slots.js';
 import type { StateLayout } from '../state/job-store.js';
 import type { JobUser } from '../state/types.js';
@@ -17,7 +17,7 @@ export function slotDirs(config: JobroleConfig, slot: number): string[] {
  * slot they do nothing at all. Root only works on the user's trees after the first step has verified that
  * no task of its uid exists anywhere; if that fails, every later step fails too (and the slot is quarantined).
  */
-export function slotScrubSteps(config: JobroleConfig, layout: StateLayout, slot: number, user: JobUser, key: string | undefined, log: JobLog): ScrubStep[] {
+export function slotScrubSteps(config: JobroleConfig, layout: StateLayout, slot: number, user: JobUser, key: string | undefined, log: JobLog): UndoStep[] {
   let verified = false;
   let foreign: string | undefined;
   const needVerified = (what: string) => {

@@ -5,17 +5,17 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfigText } from '../../src/config/load.js';
 import type { AuditLog, AuditRecord } from '../../src/audit/audit-log.js';
 import type { JobLog } from '../../src/core/job-log.js';
-import { ensureStateLayout, jobDir, jobFilesDir, readJobState, stateLayout, writeJobState, type StateLayout } from '../../src/state/job-store.js';
-import { scrubJob, scrubSteps, type ScrubStep } from '../../src/stages/scrub-job.js';
+import { ensureStateLayout, jobDir, jobFilesDir, readJobState, stateLayout, writeJobState } from '../../src/state/job-store.js';
+import { scrubJob } from '../../src/stages/scrub-job.js';
+import { removeCredentialFiles } from '../../src/stages/undo-steps.js';
+import type { UndoStep } from '../../src/core/undo-step.js';
 import { claimSlot, slotHolders } from '../../src/state/slots.js';
 import { readQuarantine } from '../../src/state/quarantine.js';
 import type { JobState } from '../../src/state/types.js';
 import { KEY, sampleState } from '../state/state-fixture.js';
 
-const config = parseConfigText('', 'test.toml');
 const silentLog: JobLog = { line() {}, ok() {}, warn() {}, error() {}, section: (_n, _h, body) => body() };
 
 async function world(t: { after: (fn: () => Promise<void>) => void }) {
@@ -42,8 +42,8 @@ const exists = (p: string) => lstat(p).then(() => true, () => false);
 test('all steps succeed: files removed, slot released, audit "ok", state deleted last', async (t) => {
   const w = await world(t);
   const order: string[] = [];
-  const extra: ScrubStep[] = [{ name: 'restore the instance profile', run: async () => { order.push('extra'); assert.ok(await exists(jobDir(w.layout, KEY)), 'state still there while steps run'); } }];
-  const r = await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, extraSteps: extra, reason: 'cleanup stage' }, w.state);
+  const extra: UndoStep[] = [{ name: 'restore the instance profile', run: async () => { order.push('extra'); assert.ok(await exists(jobDir(w.layout, KEY)), 'state still there while steps run'); } }];
+  const r = await scrubJob({ layout: w.layout, audit: w.audit, log: silentLog, steps: (st) => [...extra, removeCredentialFiles(st, w.layout)], reason: 'cleanup stage' }, w.state);
   assert.deepEqual(r.failures, []);
   assert.deepEqual(r.steps, ['restore the instance profile', 'remove credential files', 'release slot 1']);
   assert.deepEqual(order, ['extra']);
@@ -61,12 +61,12 @@ test('all steps succeed: files removed, slot released, audit "ok", state deleted
 test('a failing step does not stop the others; state kept as "scrubbing" without credentials; slot quarantined, not released; audit "incomplete"', async (t) => {
   const w = await world(t);
   const ran: string[] = [];
-  const extra: ScrubStep[] = [
+  const extra: UndoStep[] = [
     { name: 'first extra', run: async () => { ran.push('first'); throw new Error('EC2 said no'); } },
     { name: 'second extra', run: async () => { ran.push('second'); } },
     { name: 'third extra', run: async () => { ran.push('third'); throw new Error('timed out'); } },
   ];
-  const r = await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, extraSteps: extra, reason: 'gc' }, w.state);
+  const r = await scrubJob({ layout: w.layout, audit: w.audit, log: silentLog, steps: (st) => [...extra, removeCredentialFiles(st, w.layout)], reason: 'gc' }, w.state);
   assert.deepEqual(ran, ['first', 'second', 'third']);
   assert.deepEqual(r.failures, ['first extra: EC2 said no', 'third extra: timed out']);
   assert.deepEqual(r.steps, ['second extra', 'remove credential files'], 'steps after the failures still ran');
@@ -91,7 +91,7 @@ test('a failing step does not stop the others; state kept as "scrubbing" without
   assert.ok(!JSON.stringify(w.records).includes('secret-value'));
 
   // gc retries: a scrub that succeeds now lifts the quarantine and releases the slot.
-  const again = await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, reason: 'gc retry' }, (await readJobState(w.layout, KEY))!);
+  const again = await scrubJob({ layout: w.layout, audit: w.audit, log: silentLog, steps: (st) => [removeCredentialFiles(st, w.layout)], reason: 'gc retry' }, (await readJobState(w.layout, KEY))!);
   assert.deepEqual(again.failures, []);
   assert.equal(await readQuarantine(w.layout, 1), undefined);
   assert.equal((await slotHolders(w.layout, 2))[0]?.holder, undefined);
@@ -100,8 +100,8 @@ test('a failing step does not stop the others; state kept as "scrubbing" without
 test('credentials are dropped from the state before the first step runs', async (t) => {
   const w = await world(t);
   let seen: JobState | undefined;
-  const extra: ScrubStep[] = [{ name: 'peek', run: async () => { seen = await readJobState(w.layout, KEY); } }];
-  await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, extraSteps: extra, reason: 'r' }, w.state);
+  const extra: UndoStep[] = [{ name: 'peek', run: async () => { seen = await readJobState(w.layout, KEY); } }];
+  await scrubJob({ layout: w.layout, audit: w.audit, log: silentLog, steps: (st) => [...extra, removeCredentialFiles(st, w.layout)], reason: 'r' }, w.state);
   assert.equal(seen?.phase, 'scrubbing');
   assert.deepEqual(seen?.secrets, []);
   assert.deepEqual(seen?.jobEnv, {});
@@ -110,8 +110,8 @@ test('credentials are dropped from the state before the first step runs', async 
 
 test('scrubbing again after success is harmless (idempotent cleanup)', async (t) => {
   const w = await world(t);
-  await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, reason: 'cleanup' }, w.state);
-  const r = await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, reason: 'cleanup again' }, w.state);
+  await scrubJob({ layout: w.layout, audit: w.audit, log: silentLog, steps: (st) => [removeCredentialFiles(st, w.layout)], reason: 'cleanup' }, w.state);
+  const r = await scrubJob({ layout: w.layout, audit: w.audit, log: silentLog, steps: (st) => [removeCredentialFiles(st, w.layout)], reason: 'cleanup again' }, w.state);
   assert.deepEqual(r.failures, []);
   assert.equal(await exists(jobDir(w.layout, KEY)), false);
 });
@@ -119,22 +119,9 @@ test('scrubbing again after success is harmless (idempotent cleanup)', async (t)
 test('a job without a role is audited without role fields', async (t) => {
   const w = await world(t);
   const { role: _role, ...noRole } = w.state;
-  await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, reason: 'r' }, noRole);
+  await scrubJob({ layout: w.layout, audit: w.audit, log: silentLog, steps: (st) => [removeCredentialFiles(st, w.layout)], reason: 'r' }, noRole);
   assert.ok(!('role' in (w.records[0] ?? {})));
   assert.equal(w.records[0]?.outcome, 'ok');
-});
-
-test('scrubSteps: the broker only when the state has one, extra steps, credential files last (the slot is released by scrubJob)', () => {
-  const layout: StateLayout = stateLayout('/var/lib/jobrole');
-  const base = sampleState();
-  assert.deepEqual(scrubSteps(config, layout, base, []).map((s) => s.name), ['remove credential files']);
-  const full: JobState = {
-    ...base, isolation: 'users', user: { name: 'jobrole-job1', uid: 2001, gid: 2001, home: '/var/lib/jobrole/home/jobrole-job1' },
-    broker: { pid: 99, startTime: '1', port: 8080, feedSocket: '/var/lib/jobrole/jobs/x/feed.sock' },
-  };
-  assert.deepEqual(scrubSteps(config, layout, full, [{ name: 'extra', run: async () => {} }]).map((s) => s.name), [
-    'stop the credentials endpoint', 'extra', 'remove credential files',
-  ]);
 });
 
 // Known bug (see report): if marking the state "scrubbing" fails, scrubJob throws before any step runs.
@@ -142,7 +129,7 @@ test('a state that cannot be rewritten does not stop the scrub', async (t) => {
   const w = await world(t);
   await rm(jobDir(w.layout, KEY), { recursive: true });
   await writeFile(jobDir(w.layout, KEY), 'a file where the state dir should be');
-  const r = await scrubJob({ config, layout: w.layout, audit: w.audit, log: silentLog, reason: 'r' }, w.state).catch((e: Error) => e);
+  const r = await scrubJob({ layout: w.layout, audit: w.audit, log: silentLog, steps: (st) => [removeCredentialFiles(st, w.layout)], reason: 'r' }, w.state).catch((e: Error) => e);
   assert.ok(!(r instanceof Error), `scrubJob threw: ${r instanceof Error ? r.message : ''}`);
   assert.equal(await exists(w.filesDir), false, 'credential files removed anyway');
 });
