@@ -7,14 +7,9 @@ import { parseConfigText } from '../../src/config/load.js';
 import { sessionSpec } from '../../src/credentials/session-spec.js';
 import { jobContextFromResponse } from '../../src/runner/job-context.js';
 import { buildJobResponse } from '../harness/job-response.js';
+import { DEPLOYER_ROLE } from '../harness/roles.js';
 
-const config = parseConfigText(`
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-`, 'test.toml');
+const config = parseConfigText(DEPLOYER_ROLE, 'test.toml');
 const role = config.roles[0]!;
 const ctx = jobContextFromResponse(buildJobResponse(), 'response.json');
 const audit = { path: '/var/log/jobrole/audit.jsonl', jobId: 4242, jobKey: '4242-0123456789ab', project: 'group/app', role: 'deployer' };

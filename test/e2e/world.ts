@@ -14,14 +14,7 @@ export const CLI = resolve('dist/jobrole.cjs');
 export const DEBIAN_AWS = '/usr/bin/aws';
 export const DEBIAN_PYTHON = '/usr/bin/python3';
 
-/** The role most end-to-end tests ask for: "deployer", allowed for project group/app. */
-export const DEPLOYER_ROLE = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-`;
+export { DEPLOYER_ROLE } from '../harness/roles.js';
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 

@@ -20,15 +20,10 @@ import { ensureStateLayout, stateLayout } from '../../src/state/job-store.js';
 import type { Liveness } from '../../src/state/liveness.js';
 import type { JobState, JobUser } from '../../src/state/types.js';
 import type { JobHost, Services } from '../../src/stages/services.js';
+import { DEPLOYER_ROLE } from '../harness/roles.js';
 import { buildJobResponse, type JobResponseInput } from '../harness/job-response.js';
 
-export const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-
+export const ROLES = `${DEPLOYER_ROLE}
 [[roles]]
 name = "swapper"
 arn = "arn:aws:iam::111122223333:role/swapper"
