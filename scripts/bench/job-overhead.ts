@@ -5,10 +5,12 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startAwsEmulator } from '../../test/fakes/aws-emulator.js';
 import { benchConfig, configure, newJob, stage } from './driver.js';
 import { median } from './timing.js';
 
+const execFileP = promisify(execFile);
 const rounds = Number(process.env.JOBROLE_BENCH_ROUNDS ?? 10);
 /** JOBROLE_BENCH_ISOLATION=users (as root): job users and the per-job sandbox, to see what they cost. */
 const isolation = process.env.JOBROLE_BENCH_ISOLATION === 'users' ? 'users' : 'none';
@@ -30,7 +32,9 @@ try {
     await writeFile(p, `#!/usr/bin/env bash\ntrap 'exit 1' TERM\nset -o pipefail; set -o errexit; set +o noclobber\n(trap 'exit 1' TERM; eval 'echo "${name}"; true') < /dev/null\nexit 0\n`, { mode: 0o700 });
     scripts.push(p);
   }
-  const bash = (p: string) => new Promise<void>((res, rej) => execFile('bash', [p], (e) => (e ? rej(e) : res())));
+  const bash = async (p: string): Promise<void> => {
+    await execFileP('bash', [p]);
+  };
   const direct: number[] = [];
   const driver: number[] = [];
   const parts = { config: [] as number[], prepare: [] as number[], run: [] as number[], cleanup: [] as number[] };

@@ -76,7 +76,7 @@ try {
   const check = spawnSync(process.execPath, [CLI, 'run', scripts[0] as string, 'build_script'], { env: job.env, maxBuffer: (MB + 64) << 20 });
   const out = check.stdout.toString('latin1');
   const leaked = secrets.filter((s) => out.includes(s.replace(/=+$/, '').slice(0, 40)));
-  if (check.status !== 0 || leaked.length > 0 || !out.includes('[MASKED]')) throw new Error(`stage output check failed (exit ${check.status}, ${leaked.length} secrets leaked): ${check.stderr}`);
+  if (check.status !== 0 || leaked.length > 0 || !out.includes('[MASKED]')) throw new Error(`stage output check failed (exit ${check.status}, ${leaked.length} secrets leaked): ${check.stderr.toString()}`);
   const seqOut = spawnSync(process.execPath, [CLI, 'run', scripts[1] as string, 'build_script'], { env: job.env, maxBuffer: (MB + 64) << 20 });
   if (seqOut.stdout.length !== cases[1]!.bytes) throw new Error(`jobrole run passed ${seqOut.stdout.length} bytes of seq output, bash ${cases[1]!.bytes}`);
 

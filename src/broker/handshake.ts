@@ -86,7 +86,7 @@ export function parseHandshake(text: string): BrokerHandshake {
     sourceSpec: o.sourceSpec,
   };
   if (uids !== undefined) result.allowedUids = uids as number[];
-  if (pollMs !== undefined) result.pollMs = pollMs as number;
+  if (pollMs !== undefined) result.pollMs = pollMs;
   return result;
 }
 

@@ -73,7 +73,7 @@ const obj = (v: Json): Record<string, Json> | undefined =>
 function values(right: Json): (string | number)[] | undefined {
   if (typeof right === 'string' || typeof right === 'number') return [right];
   const set = obj(right)?.set;
-  if (Array.isArray(set) && set.every((v) => typeof v === 'string' || typeof v === 'number')) return set as (string | number)[];
+  if (Array.isArray(set) && set.every((v) => typeof v === 'string' || typeof v === 'number')) return set;
   return undefined;
 }
 

@@ -17,7 +17,7 @@ const KNOWN = ['roles', 'default_role'];
 export function parseCentralPolicy(text: string): CentralPolicy {
   let doc: Record<string, unknown>;
   try {
-    doc = parse(text) as Record<string, unknown>;
+    doc = parse(text);
   } catch (err) {
     if (err instanceof TomlError) {
       const first = (err.message.split('\n')[0] ?? err.message).replace(/^Invalid TOML document: /, '');

@@ -16,7 +16,8 @@ export interface RedactorOptions {
 export interface Redactor {
   /** Buffers in, redacted buffers out. */
   stream: Transform;
-  addSecret(value: string): void;
+  /** A plain function (no `this`): callers may pass it on. */
+  addSecret: (value: string) => void;
   redactString(s: string): string;
 }
 

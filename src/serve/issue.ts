@@ -40,7 +40,7 @@ export function denyAfterPolicy(sessionPolicy: string | undefined, after: Date):
     return JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }, deny] });
   }
   const doc = JSON.parse(sessionPolicy) as { Version?: string; Statement?: unknown };
-  const statements = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement !== undefined ? [doc.Statement] : [];
+  const statements: unknown[] = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement !== undefined ? [doc.Statement] : [];
   return JSON.stringify({ ...doc, Version: doc.Version ?? '2012-10-17', Statement: [...statements, deny] });
 }
 

@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fromHttp } from '@aws-sdk/credential-provider-http';
 import { endpointJobEnv } from '../../src/delivery/endpoint.js';
 import { startCredentialServer } from '../../src/broker/server.js';
@@ -75,11 +76,10 @@ describe('SDK clients against the endpoint', () => {
   test('botocore with a wrong token gets no credentials', async () => {
     await withEndpoint(async (env, initial) => {
       const script = 'from botocore.credentials import ContainerProvider\ntry:\n  ContainerProvider().load()\n  print("GOT")\nexcept Exception as e:\n  print("REFUSED", type(e).__name__)';
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile('/usr/bin/python3', ['-c', script], { env: { PATH: '/usr/bin:/bin', ...env, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'guess' }, timeout: 30_000 }, (err, stdout) =>
-          err ? reject(err) : resolve(stdout),
-        ),
-      );
+      const { stdout: out } = await promisify(execFile)('/usr/bin/python3', ['-c', script], {
+        env: { PATH: '/usr/bin:/bin', ...env, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'guess' },
+        timeout: 30_000,
+      });
       assert.match(out, /^REFUSED/);
       assert.equal(out.includes(initial.credentials.secretAccessKey), false);
     });

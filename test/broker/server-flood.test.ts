@@ -115,7 +115,7 @@ describe('credentials endpoint under a connection flood', () => {
       new Promise((resolve) => waiting.push(() => resolve(a?.remote === JOB_ADDRESS ? JOB_UID : OTHER_UID)));
     await withServer({ resolvePeerUid: slow, limits: { maxPending: 3 } }, async (port, events) => {
       const held = await Promise.all([connect(port), connect(port), connect(port, JOB_ADDRESS)]);
-      held[0]!.write(`GET /creds HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: ${TOKEN}\r\n\r\n`);
+      held[0].write(`GET /creds HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: ${TOKEN}\r\n\r\n`);
       while (waiting.length < 3) await delay(5);
       assert.equal(await attempt(port, JOB_ADDRESS, 2000).result, 'reset', 'a fourth unchecked connection must be reset');
       assert.match(events.at(-1)!.detail, /^3 connections already wait for their uid check/);

@@ -123,7 +123,7 @@ describe('credentials server', () => {
     const issued: IssuedSession[] = [];
     const initial = fakeSession(1, 1600);
     await withServer({ initial, source: src.source, refreshBeforeSeconds: 1, onIssue: (s) => issued.push(s) }, async (port, _i, events) => {
-      assert.equal(JSON.parse((await get(port, { token: TOKEN })).body).AccessKeyId, initial.credentials.accessKeyId);
+      assert.equal((JSON.parse((await get(port, { token: TOKEN })).body) as Record<string, string>).AccessKeyId, initial.credentials.accessKeyId);
       // refresh at max(expiry - 1 s, half the lifetime) = 0.8 s
       await new Promise((r) => setTimeout(r, 1100));
       assert.equal(issued.length, 1);
@@ -148,7 +148,7 @@ describe('credentials server', () => {
         assert.equal(src.calls(), 4);
         assert.equal(events.filter((e) => e.type === 'refresh-failed').length, 3);
         assert.equal(issued.length, 1);
-        assert.equal(JSON.parse((await get(port, { token: TOKEN })).body).AccessKeyId, issued[0]!.credentials.accessKeyId);
+        assert.equal((JSON.parse((await get(port, { token: TOKEN })).body) as Record<string, string>).AccessKeyId, issued[0]!.credentials.accessKeyId);
       },
     );
   });

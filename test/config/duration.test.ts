@@ -2,6 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
 
 test('parseDuration accepts whole seconds, unit forms and combinations', () => {
@@ -19,7 +20,7 @@ test('parseDuration accepts whole seconds, unit forms and combinations', () => {
 
 test('parseDuration rejects everything else', () => {
   for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '', ' ', '-5', '1.5h', '1 h', '1h 30m', 'h', '15min', '1H', '1w', 'abc', true, null, undefined, {}, ['1h']]) {
-    assert.equal(parseDuration(bad), undefined, `${String(bad)} must not parse`);
+    assert.equal(parseDuration(bad), undefined, `${inspect(bad)} must not parse`);
   }
 });
 

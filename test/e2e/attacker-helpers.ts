@@ -6,6 +6,8 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { parseJobStateText } from '../../src/state/state-schema.js';
+import type { JobState } from '../../src/state/types.js';
 import type { World } from './world.js';
 
 export const SETPRIV = '/usr/bin/setpriv';
@@ -61,24 +63,24 @@ export async function peekJobStates(world: World): Promise<PeekedState[]> {
   for (const key of await readdir(jobs).catch(() => [] as string[])) {
     const text = await readFile(join(jobs, key, 'state.json'), 'utf8').catch(() => undefined);
     if (text === undefined) continue;
-    let s: Record<string, any>;
+    let s: JobState;
     try {
-      s = JSON.parse(text) as Record<string, any>;
+      s = parseJobStateText(text);
     } catch {
-      continue; // caught mid-write
+      continue; // caught mid-write: not yet a whole job state
     }
-    const env = (s.jobEnv ?? {}) as Record<string, string>;
+    const env = s.jobEnv;
     out.push({
       key,
       dir: join(jobs, key),
-      jobId: Number(s.job?.id),
-      phase: String(s.phase),
-      slot: Number(s.slot),
+      jobId: s.job.id,
+      phase: s.phase,
+      slot: s.slot,
       ...(s.user !== undefined ? { user: { name: s.user.name, uid: s.user.uid, gid: s.user.gid, home: s.user.home } } : {}),
       ...(env.AWS_CONTAINER_CREDENTIALS_FULL_URI !== undefined ? { url: env.AWS_CONTAINER_CREDENTIALS_FULL_URI } : {}),
       ...(env.AWS_CONTAINER_AUTHORIZATION_TOKEN !== undefined ? { token: env.AWS_CONTAINER_AUTHORIZATION_TOKEN } : {}),
-      ...(s.broker?.pid !== undefined ? { brokerPid: Number(s.broker.pid) } : {}),
-      ...(s.sandbox?.initPid !== undefined ? { initPid: Number(s.sandbox.initPid) } : {}),
+      ...(s.broker !== undefined ? { brokerPid: s.broker.pid } : {}),
+      ...(s.sandbox !== undefined ? { initPid: s.sandbox.initPid } : {}),
     });
   }
   return out;

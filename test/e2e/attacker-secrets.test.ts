@@ -83,7 +83,7 @@ describe('attacker: secrets from inside a job (isolation users, endpoint deliver
     const mailbox = await openMailbox();
     let initPid: number | undefined;
     let endpointToken: string | undefined;
-    let dump: Record<string, string> = {};
+    const dump: Record<string, string> = {};
     let user: { uid: number; home: string } | undefined;
     const r = await world.job({
       response: response(7202),

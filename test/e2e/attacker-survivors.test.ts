@@ -4,7 +4,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import { buildJobResponse, type JobResult } from '../harness/runner.js';
 import { startWorld, isRoot, type World, DEPLOYER_ROLE } from './world.js';
 import { openMailbox, peekJobStates, processesOf, waitForEndpoint, type Mailbox } from './attacker-helpers.js';

@@ -109,6 +109,5 @@ export async function assertHostClean(world: World): Promise<void> {
 
 /** Strips ANSI colour codes so log assertions read plainly. */
 export function plain(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
 }

@@ -154,6 +154,7 @@ ${opts.roles ?? ''}
       const [command, argv] = driverArgv(args);
       return new Promise((resolvePromise, reject) => {
         execFile(command, argv, { env: { ...runnerEnv, ...env }, encoding: 'utf8' }, (err, stdout, stderr) => {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an ExecFileException is an Error; @types/node spells it as an Omit<> of one
           if (err !== null && typeof err.code !== 'number') return reject(err);
           resolvePromise({ status: err === null ? 0 : (err.code as number), stdout, stderr });
         });

@@ -100,7 +100,8 @@ export function createAwsHandler(deps: AwsEndpointDeps): (req: IncomingMessage, 
     const call: CallRecord = { service: 'sts', action: '', params: {}, requestId, at: deps.state.now() };
     if (typeof auth === 'object') call.accessKeyId = auth.accessKeyId;
     deps.state.calls.push(call);
-    readBody(req)
+    // Fire and forget: the handler returns at once and the chain ends in the answer; .catch turned every failure into one.
+    void readBody(req)
       .then((body) => dispatch(deps, req, body, call, requestId))
       .catch((err: unknown) => {
         const service = err instanceof AwsError && 'service' in err ? (err.service as ServiceName) : call.service === 'imds' ? 'sts' : call.service;

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { SignJWT, UnsecuredJWT, createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWK } from 'jose';
 import { AwsError } from './errors.js';
 import { close, listen } from './http-util.js';
+import { jsonText } from './json-text.js';
 
 export type TokenAlg = 'RS256' | 'RS384' | 'RS512' | 'HS256' | 'none';
 
@@ -44,9 +45,9 @@ function newKey(): SigningKey {
 
 /** GitLab's claim set for a job; `sub` derives from project_path, ref_type and ref unless given. */
 export function gitlabClaims(issuer: string, claims: Record<string, unknown>, nowSec: number, expiresIn: number): Record<string, unknown> {
-  const project = String(claims['project_path'] ?? 'group/project');
-  const refType = String(claims['ref_type'] ?? 'branch');
-  const ref = String(claims['ref'] ?? 'main');
+  const project = jsonText(claims['project_path'], 'group/project');
+  const refType = jsonText(claims['ref_type'], 'branch');
+  const ref = jsonText(claims['ref'], 'main');
   const base: Record<string, unknown> = {
     namespace_id: '7',
     namespace_path: project.includes('/') ? project.slice(0, project.lastIndexOf('/')) : project,
@@ -138,7 +139,7 @@ export async function startOidcIssuer(now: () => number = Date.now, port = 0): P
       try {
         const { payload } = await jwtVerify(token, createLocalJWKSet(jwks()), { algorithms: ['RS256'], currentDate });
         if (payload.iss !== issuer) throw new AwsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${String(payload.iss)}`, 400);
-        return payload as Record<string, unknown>;
+        return payload;
       } catch (err) {
         if (err instanceof AwsError) throw err;
         if (err instanceof joseErrors.JWTExpired) throw new AwsError('ExpiredTokenException', 'Token expired: current date/time must be before the expiration date/time.', 400);

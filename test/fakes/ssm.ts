@@ -1,6 +1,7 @@
 // SSM on JSON 1.1: GetParameter / GetParameters / PutParameter, String and SecureString.
 import { createHash } from 'node:crypto';
 import { AwsError } from './errors.js';
+import { jsonText } from './json-text.js';
 import type { CredentialRecord, EmulatorState, Parameter } from './state.js';
 
 export interface SsmContext {
@@ -57,7 +58,7 @@ export function handleSsm(action: string, ctx: SsmContext): string {
     }
     case 'PutParameter': {
       const type = body['Type'] === 'SecureString' || body['Type'] === 'StringList' ? body['Type'] : 'String';
-      const p = putParameter(state, nameOf(body['Name']), String(body['Value'] ?? ''), type, body['Overwrite'] === true);
+      const p = putParameter(state, nameOf(body['Name']), jsonText(body['Value']), type, body['Overwrite'] === true);
       return JSON.stringify({ Version: p.version, Tier: 'Standard' });
     }
     default:

@@ -1,5 +1,6 @@
 // STS on the query protocol: AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity.
 import { AwsError } from './errors.js';
+import { jsonText } from './json-text.js';
 import type { Params } from './query.js';
 import { issueRoleSession } from './session.js';
 import type { CredentialRecord, EmulatorState, RoleRecord } from './state.js';
@@ -103,7 +104,7 @@ export async function assumeRoleWithWebIdentity(ctx: StsContext): Promise<string
   const denied = new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
   const role = lookupRole(state, roleArn, denied);
   const fed = role.trust.federated;
-  const iss = String(claims['iss'] ?? '');
+  const iss = jsonText(claims['iss']);
   if (fed === undefined || fed.issuer.replace(/\/+$/, '') !== iss.replace(/\/+$/, '')) throw denied;
   const prefix = issuerConditionPrefix(iss);
   const aud = claims['aud'];
@@ -122,11 +123,11 @@ export async function assumeRoleWithWebIdentity(ctx: StsContext): Promise<string
     durationSeconds: duration,
     ...(pol.policy !== undefined ? { policy: pol.policy } : {}),
     policyArns: pol.policyArns,
-    issuedTo: String(claims['sub'] ?? ''),
+    issuedTo: jsonText(claims['sub']),
   });
-  const audience = Array.isArray(aud) ? String(aud[0] ?? '') : String(aud ?? '');
+  const audience = Array.isArray(aud) ? String(aud[0] ?? '') : jsonText(aud);
   const result =
-    leaf('SubjectFromWebIdentityToken', String(claims['sub'] ?? '')) +
+    leaf('SubjectFromWebIdentityToken', jsonText(claims['sub'])) +
     leaf('Audience', audience) +
     assumedRoleUserXml(session) +
     credentialsXml(session) +

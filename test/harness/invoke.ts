@@ -37,11 +37,11 @@ export async function invoke(job: JobState, inv: Invocation): Promise<InvokeResu
     gracefulKillMs: job.gracefulKillMs,
   });
   if (inv.cancellable) job.cancel.stageStarted(inv.name, handle);
-  let hookError: unknown;
+  let hookError: { thrown: unknown } | undefined;
   try {
     await job.opts.onStage?.(inv.name, 'start', handle.pid === undefined ? {} : { pid: handle.pid });
   } catch (err) {
-    hookError = err;
+    hookError = { thrown: err };
     handle.terminate('cancel');
   }
   const outcome = await handle.done;
@@ -54,7 +54,7 @@ export async function invoke(job: JobState, inv: Invocation): Promise<InvokeResu
   };
   if (outcome.terminated) record.terminated = outcome.terminated;
   job.stages.push(record);
-  if (hookError !== undefined) throw hookError;
+  if (hookError !== undefined) throw hookError.thrown;
   await job.opts.onStage?.(inv.name, 'end', handle.pid === undefined ? {} : { pid: handle.pid });
   return { outcome, stdout: Buffer.concat(stdout).toString('utf8') };
 }

@@ -1,4 +1,5 @@
 // Turns RunJobOptions' response/variables into the response file content and the facts the runner derives from it.
+import { jsonText } from '../fakes/json-text.js';
 import { buildJobResponse } from './job-response.js';
 import type { JobVariable, RunJobOptions } from './types.js';
 
@@ -25,7 +26,7 @@ function readVariables(v: unknown): JobVariable[] {
   return v.flatMap((e): JobVariable[] => {
     const o = asObject(e);
     if (!o || typeof o['key'] !== 'string') return [];
-    const out: JobVariable = { key: o['key'], value: typeof o['value'] === 'string' ? o['value'] : String(o['value'] ?? '') };
+    const out: JobVariable = { key: o['key'], value: jsonText(o['value']) };
     if (o['file'] === true) out.file = true;
     if (o['masked'] === true) out.masked = true;
     if (typeof o['public'] === 'boolean') out.public = o['public'];

@@ -116,7 +116,7 @@ test('a verified ID token supplies the protected fact and its claims are shown w
   const s = await setup(t);
   const r = await explain({ config: s.config, responseFile: s.responseFile, variables: { JOBROLE_ROLE: 'deploy-prod' }, idToken: await token(s.key) });
   assert.equal(r.decision.kind, 'allow');
-  assert.match(r.text, /ID token \(JOBROLE_ID_TOKEN\):\n  verified: issuer https:\/\/gitlab.example.com/);
+  assert.match(r.text, /ID token \(JOBROLE_ID_TOKEN\):\n {2}verified: issuer https:\/\/gitlab.example.com/);
   assert.match(r.text, /ref_protected +"true" +\[id-token ref_protected\]/);
   assert.match(r.text, /Decision: ALLOW: "deploy-prod"/);
 });

@@ -47,7 +47,7 @@ const PROD_CLAIMS = {
 
 function denied(d: Decision): Extract<Decision, { kind: 'deny' }> {
   assert.equal(d.kind, 'deny', `expected deny, got ${d.kind}`);
-  return d as Extract<Decision, { kind: 'deny' }>;
+  return d;
 }
 const failedConditions = (d: Decision) => (d.kind === 'none' ? [] : d.verdicts.filter((v) => !v.ok).map((v) => v.condition));
 

@@ -15,7 +15,7 @@ async function captureStderr(fn: () => Promise<unknown>): Promise<string> {
   process.stderr.write = ((chunk: string | Uint8Array) => {
     chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
     return true;
-  }) as typeof process.stderr.write;
+  });
   try {
     await fn();
   } finally {

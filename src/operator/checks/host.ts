@@ -1,7 +1,7 @@
 // Doctor: what `jobrole host init` sets up (job users, directories, IMDS firewall rule) and the host health marker.
 
 import { lstat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { JobroleConfig } from '../../config/types.js';
 import type { CommandRunner } from '../../isolation/command.js';
 import { verifyImdsBlock } from '../../isolation/firewall.js';
@@ -28,11 +28,6 @@ interface WantDir {
   modes: number[];
   /** A directory jobrole may share with others (the audit log's, e.g. /var/log): any mode not writable by group or others. */
   shared?: boolean;
-}
-
-function within(parent: string, child: string): boolean {
-  const rel = relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');

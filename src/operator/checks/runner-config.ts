@@ -24,7 +24,7 @@ function isJobrole(exec: unknown, self: string | undefined): boolean {
 function argsProblem(args: unknown, stage: string): { config?: string; problem?: string } {
   const shown = JSON.stringify(args ?? null);
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) return { problem: `${stage}_args = ${shown}, expected ["${stage}"]` };
-  const list = args as string[];
+  const list = args;
   if (list[list.length - 1] !== stage) return { problem: `${stage}_args = ${shown}, expected ["${stage}"]` };
   const rest = list.slice(0, -1);
   if (rest.length === 0) return {};
@@ -90,7 +90,7 @@ export async function checkRunnerConfig(path: string | undefined, config: Jobrol
   if (path === undefined) return [skip("gitlab-runner registration: not checked (pass --runner-config <gitlab-runner's config.toml>)")];
   let doc: Obj;
   try {
-    doc = parse(await readFile(path, 'utf8')) as Obj;
+    doc = parse(await readFile(path, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return [fail(`gitlab-runner config ${path}: ${code !== undefined ? `cannot be read (${code})` : `not valid TOML (${(err as Error).message.split('\n')[0]})`}`)];
