@@ -118,7 +118,7 @@ export function parseTable<T>(
     }
   }
   const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(specs) as Array<[string, { field: Field<unknown>; default?: unknown }]>) {
+  for (const [name, spec] of Object.entries<{ field: Field<unknown>; default?: unknown }>(specs)) {
     const value = input[name];
     if (value === undefined) {
       if (!('default' in spec)) throw new ConfigError(`${key}.${name}: required (${spec.field.describe})`);

@@ -20,7 +20,7 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): st
 export function parseConfigText(text: string, source: string): JobroleConfig {
   let doc: Record<string, unknown>;
   try {
-    doc = parse(text) as Record<string, unknown>;
+    doc = parse(text);
   } catch (err) {
     if (err instanceof TomlError) {
       const first = err.message.split('\n')[0] ?? err.message;

@@ -51,7 +51,7 @@ function object(raw: unknown, field: string): Record<string, unknown> {
 /** An object whose listed fields each pass their check (an optional null becomes absent); unknown extra fields are kept. */
 export const shape = <T>(fields: { [K in keyof T]-?: Check<T[K]> }): Check<T> => (raw, field) => {
   const out: Record<string, unknown> = { ...object(raw, field) };
-  for (const [k, check] of Object.entries(fields) as [string, Check<unknown>][]) {
+  for (const [k, check] of Object.entries<Check<unknown>>(fields)) {
     const v = check(out[k], field === '' ? k : `${field}.${k}`);
     if (v === undefined) delete out[k];
     else out[k] = v;

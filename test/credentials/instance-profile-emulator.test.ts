@@ -47,7 +47,7 @@ function deps(persisted: Array<{ undo: InstanceProfileUndo; baseline: BaselineCr
     sts: (c: AwsCredentials) => stsClient(aws, { credentials: c }),
     settings: { propagation_timeout: 10, poll_interval_ms: 100 },
     persistUndo: async (undo: InstanceProfileUndo, baseline: BaselineCredentials) => {
-      persisted.push(JSON.parse(JSON.stringify({ undo, baseline })));
+      persisted.push(JSON.parse(JSON.stringify({ undo, baseline })) as { undo: InstanceProfileUndo; baseline: BaselineCredentials });
     },
     progress: (line: string) => log.push(line),
   };

@@ -11,6 +11,7 @@ import { readJobState, stateLayout, writeJobState } from '../../src/state/job-st
 import { SystemFailure } from '../../src/core/exit-codes.js';
 import { parseBaseline } from '../../src/credentials/instance-profile-types.js';
 import { KEY, sampleState } from './state-fixture.js';
+import type { JobState } from '../../src/state/types.js';
 
 const full = () => ({
   ...sampleState(),
@@ -39,7 +40,7 @@ test('a complete record passes through a JSON round trip unchanged', () => {
 });
 
 test('a record of an older build (no sandbox, broker, scrubber, pipelineId, startTime) still reads', () => {
-  const old = JSON.parse(JSON.stringify(sampleState())) as Record<string, any>;
+  const old = JSON.parse(JSON.stringify(sampleState())) as { job: Partial<JobState['job']>; runner: Partial<JobState['runner']> };
   delete old.job.pipelineId;
   delete old.runner.startTime;
   const back = parseJobState(old);
@@ -57,7 +58,7 @@ test('unknown extra fields (a newer writer) are kept; an optional null becomes a
 test('a missing required field is named', () => {
   const { deadline: _d, ...rest } = sampleState();
   rejects(rest, 'deadline', /undefined, expected a string/);
-  const s = sampleState() as any;
+  const s = sampleState() as { job: Partial<JobState['job']> };
   delete s.job.projectId;
   rejects(s, 'job.projectId', /expected a whole number/);
 });
