@@ -19,7 +19,7 @@ const DEFAULT_IMDS = 'http://169.254.169.254';
  * The SDK's default chain reads the metadata endpoint from the environment; point it at the configured
  * one (an emulator in tests) before any client resolves credentials.
  */
-export function applyImdsEndpoint(aws: AwsSection): void {
+function applyImdsEndpoint(aws: AwsSection): void {
   if (aws.imds_endpoint !== '' && aws.imds_endpoint !== DEFAULT_IMDS) {
     process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = aws.imds_endpoint;
   }

@@ -67,7 +67,7 @@ export interface ConnectionGate {
 }
 
 /** Closes with a TCP reset: no bytes are read, and no TIME_WAIT entry is left to swell /proc/net/tcp. */
-export function resetSocket(socket: Socket): void {
+function resetSocket(socket: Socket): void {
   try {
     socket.resetAndDestroy();
   } catch {

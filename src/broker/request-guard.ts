@@ -5,13 +5,13 @@ import type { IncomingMessage } from 'node:http';
 
 export type Denial = { status: 401 | 403; code: string; reason: string };
 
-export function isLoopbackAddress(address: string | undefined): boolean {
+function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined) return false;
   return address.startsWith('127.') || address.startsWith('::ffff:127.') || address === '::1';
 }
 
 /** Host header must name this endpoint on loopback: a page on a rebound DNS name sends its own name instead. */
-export function isAllowedHost(host: string | undefined, port: number): boolean {
+function isAllowedHost(host: string | undefined, port: number): boolean {
   if (host === undefined) return false;
   const h = host.toLowerCase();
   return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
@@ -22,7 +22,7 @@ export function tokenDigest(token: string): Buffer {
 }
 
 /** Compares digests, so the comparison takes the same time whatever the presented value's length or content. */
-export function tokenMatches(presented: string, expected: Buffer): boolean {
+function tokenMatches(presented: string, expected: Buffer): boolean {
   return timingSafeEqual(tokenDigest(presented), expected);
 }
 

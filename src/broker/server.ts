@@ -46,7 +46,7 @@ export interface CredentialServer {
   close(): Promise<void>;
 }
 
-export const CREDENTIALS_PATH = '/creds';
+const CREDENTIALS_PATH = '/creds';
 
 /** Connections the kernel queues before we accept them (clamped to net.core.somaxconn): a burst of connects
  *  from a flooder is accepted, checked and reset rather than left to drop the job's own SYNs. */

@@ -1,7 +1,7 @@
 // File helpers for secrets and state: exclusive creation, never following symlinks, atomic replace.
 
 import { constants } from 'node:fs';
-import { chown, lstat, mkdir, open, readFile, rename, rm, chmod } from 'node:fs/promises';
+import { chown, lstat, mkdir, open, rename, rm, chmod } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -59,5 +59,3 @@ export async function readFileNoFollow(path: string): Promise<string> {
 export async function scrubPath(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
-
-export { readFile };

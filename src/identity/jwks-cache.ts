@@ -23,7 +23,7 @@ function myUid(): number | undefined {
 }
 
 /** The cache's directory must be ours alone: created 0700, or an existing real directory nobody else can write. */
-export async function ensureCacheDir(path: string): Promise<void> {
+async function ensureCacheDir(path: string): Promise<void> {
   const dir = dirname(path);
   let st;
   try {

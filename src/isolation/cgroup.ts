@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** The parent of every job's group, under the cgroup v2 mount. */
-export const CGROUP_PARENT = 'jobrole';
+const CGROUP_PARENT = 'jobrole';
 
 export interface Cgroup2 {
   /** Where cgroup2 is mounted: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid). */

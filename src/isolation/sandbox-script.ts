@@ -17,7 +17,7 @@ export interface SandboxMounts {
 }
 
 /** The shared writable places a job may use, each replaced by a directory of the job's own scratch tmpfs. */
-export const SCRATCH_DIRS: ReadonlyArray<{ target: string; name: string }> = [
+const SCRATCH_DIRS: ReadonlyArray<{ target: string; name: string }> = [
   { target: '/tmp', name: 'tmp' },
   { target: '/var/tmp', name: 'var-tmp' },
   { target: '/dev/shm', name: 'shm' },

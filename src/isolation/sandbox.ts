@@ -10,7 +10,7 @@ import { sandboxSetupScript, writableMountPoints, type SandboxMounts } from './s
 import { createJobCgroup, detectCgroup2, joinCgroup, killAndRemoveCgroup, type JobLimits } from './cgroup.js';
 
 /** The process title of every sandbox's init (its $0), so an operator can tell them in `ps`. */
-export const SANDBOX_INIT_NAME = 'jobrole-sandbox';
+const SANDBOX_INIT_NAME = 'jobrole-sandbox';
 
 /**
  * The init: a shell that waits forever. Its `wait` reaps every child it is given, including the orphans

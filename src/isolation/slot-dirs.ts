@@ -9,7 +9,7 @@ import { runAsJobUser } from './as-job-user.js';
 import { tasksOfUid } from './uid-tasks.js';
 
 /** Old slot directories waiting to be deleted are named .<name>.trash-<random> beside the slot. */
-export const TRASH_MARK = '.trash-';
+const TRASH_MARK = '.trash-';
 
 export interface FreshDirResult {
   /** An old directory that could not be deleted yet (entries of another user who still runs); gc retries. */

@@ -45,7 +45,7 @@ export async function lookupJobUser(name: string, deps: UserDeps = {}): Promise<
 }
 
 /** Supplementary group ids of a user (its groups other than the primary one). */
-export async function supplementaryGroups(user: JobUser, run: CommandRunner): Promise<number[]> {
+async function supplementaryGroups(user: JobUser, run: CommandRunner): Promise<number[]> {
   const r = await run('id', ['-G', user.name]);
   if (r.exitCode !== 0) throw new Error(`listing groups of ${user.name}: ${describeFailure('id', ['-G', user.name], r)}`);
   return r.stdout.trim().split(/\s+/).filter((g) => g !== '').map(Number).filter((g) => g !== user.gid);

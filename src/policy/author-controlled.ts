@@ -3,7 +3,7 @@
 import type { AllowConditions, RoleConfig } from '../config/types.js';
 
 /** Chosen by whoever writes .gitlab-ci.yml or triggers the pipeline, unless the ref or the environment is protected. */
-export const AUTHOR_CONTROLLED = ['environments', 'deployment_tiers', 'pipeline_sources', 'user_logins'] as const satisfies ReadonlyArray<keyof AllowConditions>;
+const AUTHOR_CONTROLLED = ['environments', 'deployment_tiers', 'pipeline_sources', 'user_logins'] as const satisfies ReadonlyArray<keyof AllowConditions>;
 
 /** One line per role naming its author-controlled conditions, when neither protected nor environment_protected is true. */
 export function authorControlledWarnings(roles: readonly RoleConfig[]): string[] {

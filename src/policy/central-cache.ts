@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from '../core/secure-fs.js';
 
-export const CENTRAL_CACHE_FILE = 'central-policy.json';
+const CENTRAL_CACHE_FILE = 'central-policy.json';
 
 export interface CentralCacheEntry {
   parameter: string;

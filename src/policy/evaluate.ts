@@ -5,7 +5,7 @@ import type { JobContext } from '../runner/job-context-types.js';
 import { anyGlob, globMatch } from './glob.js';
 import { bothProjectsMatch, crossCheck } from './trusted-facts.js';
 import type { PolicyFacts } from './facts-types.js';
-import { factsFromJob, trustedPipelineId } from './job-facts.js';
+import { factsFromJob } from './job-facts.js';
 
 export interface Verdict {
   condition: keyof AllowConditions | 'role' | 'id-token';
@@ -175,8 +175,6 @@ export function tokenMismatches(ctx: JobContext): string[] {
 export function evaluatePolicy(ctx: JobContext, requested: string | undefined, config: Pick<JobroleConfig, 'roles' | 'job'>): Decision {
   return evaluateFacts(factsFromJob(ctx), requested, config, tokenMismatches(ctx));
 }
-
-export { trustedPipelineId };
 
 /** The job-log message for a refusal: the role asked for, what it was judged on, and what failed. */
 export function denialMessage(d: Extract<Decision, { kind: 'deny' }>, roleVariable: string): string {

@@ -27,8 +27,8 @@ export interface SyncRedactor {
   addSecret(value: string): void;
 }
 
-export const DEFAULT_MASK = '[MASKED]';
-export const DEFAULT_IDLE_FLUSH_MS = 25;
+const DEFAULT_MASK = '[MASKED]';
+const DEFAULT_IDLE_FLUSH_MS = 25;
 /** Large buffers on both sides: a job's pipe delivers 64 KiB reads, and fewer, bigger steps cost less per byte. */
 const HIGH_WATER_MARK = 1 << 20;
 

@@ -5,7 +5,7 @@ import { MIN_RUN, RUN_BYTE } from './byte-classes.js';
 import { hashA, hashB, PROBE_COVER } from './probe.js';
 
 /** Secrets shorter than this are ignored: masking a 3-letter value would shred the log and protect nothing. */
-export const MIN_SECRET_LENGTH = 8;
+const MIN_SECRET_LENGTH = 8;
 
 /**
  * Base64 secrets at least this long are found through the gram index alone: looking up the grams at run
@@ -58,14 +58,6 @@ export class SecretIndex {
   readonly scanned: Buffer[] = [];
   /** Length of the longest exact value (how much the stream must hold back for them). */
   maxExactLength = 0;
-
-  get hasGrams(): boolean {
-    return this.grams.size > 0;
-  }
-
-  get hasProbes(): boolean {
-    return this.words.size > 0;
-  }
 
   add(value: string): void {
     if (value.length < MIN_SECRET_LENGTH || this.seen.has(value)) return;

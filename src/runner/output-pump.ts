@@ -22,7 +22,7 @@ export interface OutputSinks {
 /** Longest wait, after the job's streams ended or were cut, for output queued on a non-blocking fd to be written. */
 const FLUSH_WAIT_MS = 200;
 
-export function defaultSinks(): OutputSinks {
+function defaultSinks(): OutputSinks {
   return { out: new FdSink(1, () => process.stdout), err: new FdSink(2, () => process.stderr) };
 }
 

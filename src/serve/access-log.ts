@@ -16,7 +16,7 @@ export interface AccessEntry {
 
 export type AccessLog = (entry: AccessEntry) => void;
 
-export function accessLine(entry: AccessEntry, now: Date = new Date()): string {
+function accessLine(entry: AccessEntry, now: Date = new Date()): string {
   return `${JSON.stringify({ time: now.toISOString(), ...entry, ms: Math.round(entry.ms * 100) / 100 })}\n`;
 }
 

@@ -12,7 +12,7 @@ import type { RateLimiter } from './rate-limit.js';
 import type { SessionCache } from './session-cache.js';
 import { decideForToken, jobFromToken, refusalMessage } from './token-job.js';
 
-export const CREDENTIALS_PREFIX = '/v1/credentials/';
+const CREDENTIALS_PREFIX = '/v1/credentials/';
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export interface RouteDeps {
@@ -52,7 +52,7 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
   send(res, status, { code, message, Code: code, Message: message }, headers);
 }
 
-export function credentialsBody(s: IssuedSession, roleArn: string, tokenExpSeconds: number): Record<string, string> {
+function credentialsBody(s: IssuedSession, roleArn: string, tokenExpSeconds: number): Record<string, string> {
   // Never advertise a lifetime beyond the token's: the SDK comes back (and is refused) once the job is over.
   const exp = Math.min(s.credentials.expiration.getTime(), tokenExpSeconds * 1000);
   return {

@@ -12,7 +12,7 @@ import type { World } from './world.js';
 
 export const SETPRIV = '/usr/bin/setpriv';
 export const CURL = '/usr/bin/curl';
-export const IP = '/usr/sbin/ip';
+const IP = '/usr/sbin/ip';
 
 export interface JobUserIds {
   name: string;

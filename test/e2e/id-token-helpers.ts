@@ -10,7 +10,7 @@ import { startWorld, type World, type WorldOptions } from './world.js';
 export const AUDIENCE = 'https://jobrole.test/aud';
 
 /** The [gitlab] section that points ID-token verification at the emulator's OIDC issuer (keys by discovery). */
-export function gitlabSection(emu: AwsEmulator, audience = AUDIENCE): string {
+function gitlabSection(emu: AwsEmulator, audience = AUDIENCE): string {
   return `[gitlab]\nurl = "${emu.oidc.issuer}"\naudience = "${audience}"\n`;
 }
 

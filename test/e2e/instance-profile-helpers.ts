@@ -9,8 +9,8 @@ import { buildJobResponse } from '../harness/runner.js';
 import type { JobResult, StageRecord } from '../harness/types.js';
 import { DEBIAN_AWS, DEBIAN_PYTHON, startWorld, type World, type WorldOptions } from './world.js';
 
-export const ACCOUNT = '111122223333';
-export const JOB_ROLE = 'legacy-deploy';
+const ACCOUNT = '111122223333';
+const JOB_ROLE = 'legacy-deploy';
 export const JOB_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/ci/${JOB_ROLE}`;
 export const JOB_PROFILE_ARN = `arn:aws:iam::${ACCOUNT}:instance-profile/ci-legacy-deploy`;
 /** What STS answers for the credentials IMDS serves the job: arn:aws:sts::ACCT:assumed-role/legacy-deploy/<instance id>. */

@@ -5,7 +5,7 @@ import { memberList, memberStructs, type Params } from './query.js';
 import { associationState, type Association, type CredentialRecord, type EmulatorState, type ProfileRecord } from './state.js';
 import { document, esc, isoSeconds, leaf, tag } from './xml.js';
 
-export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 export const EC2_ACTIONS = new Set([
   'DescribeIamInstanceProfileAssociations',
   'AssociateIamInstanceProfile',

@@ -83,7 +83,7 @@ function headerValues(rawHeaders: string[]): Map<string, string[]> {
 const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
-export function canonicalRequest(req: SignedRequest, auth: SigV4Auth): string | undefined {
+function canonicalRequest(req: SignedRequest, auth: SigV4Auth): string | undefined {
   const q = req.url.indexOf('?');
   const path = q < 0 ? req.url : req.url.slice(0, q);
   const query = q < 0 ? '' : req.url.slice(q + 1);

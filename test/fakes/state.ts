@@ -130,7 +130,7 @@ export interface EmulatorState {
 
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 
-export function parseRoleArn(arn: string): { account: string; name: string } | undefined {
+function parseRoleArn(arn: string): { account: string; name: string } | undefined {
   const m = ROLE_ARN.exec(arn);
   return m ? { account: m[1] as string, name: m[2] as string } : undefined;
 }

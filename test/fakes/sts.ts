@@ -8,7 +8,7 @@ import * as v from './sts-validate.js';
 import { conditionsHold, issuerConditionPrefix, principalMayAssume } from './trust.js';
 import { document, isoSeconds, leaf, tag } from './xml.js';
 
-export const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 export const STS_ACTIONS = new Set(['AssumeRole', 'AssumeRoleWithWebIdentity', 'GetCallerIdentity']);
 export const STS_UNSIGNED_ACTIONS = new Set(['AssumeRoleWithWebIdentity']);
 
@@ -48,7 +48,7 @@ function lookupRole(state: EmulatorState, arn: string, denied: AwsError): RoleRe
   return role;
 }
 
-export function assumeRole(ctx: StsContext): string {
+function assumeRole(ctx: StsContext): string {
   const { state, params } = ctx;
   const caller = ctx.caller as CredentialRecord;
   const roleArn = v.required(params, 'RoleArn');
@@ -95,7 +95,7 @@ export function assumeRole(ctx: StsContext): string {
   return answer('AssumeRole', leaf('SourceIdentity', sourceIdentity) + assumedRoleUserXml(session) + credentialsXml(session) + packed, ctx.requestId);
 }
 
-export async function assumeRoleWithWebIdentity(ctx: StsContext): Promise<string> {
+async function assumeRoleWithWebIdentity(ctx: StsContext): Promise<string> {
   const { state, params } = ctx;
   const roleArn = v.required(params, 'RoleArn');
   const name = v.sessionName(params);
@@ -135,7 +135,7 @@ export async function assumeRoleWithWebIdentity(ctx: StsContext): Promise<string
   return answer('AssumeRoleWithWebIdentity', result, ctx.requestId);
 }
 
-export function getCallerIdentity(ctx: StsContext): string {
+function getCallerIdentity(ctx: StsContext): string {
   const c = ctx.caller as CredentialRecord;
   return answer('GetCallerIdentity', leaf('Arn', c.arn) + leaf('UserId', c.userId) + leaf('Account', c.account), ctx.requestId);
 }

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 
 /** After SIGKILL, how long to wait for the pipes to close before giving up (the runner's force-kill wait). */
-export const FORCE_KILL_WAIT_MS = 5000;
+const FORCE_KILL_WAIT_MS = 5000;
 
 export interface ExecRequest {
   command: string;

@@ -12,7 +12,7 @@ export interface Failure {
 }
 
 /** First line of BUILD_EXIT_CODE_FILE as an integer, as the runner reads it; undefined if absent or not a number. */
-export async function readBuildExitCode(file: string): Promise<number | undefined> {
+async function readBuildExitCode(file: string): Promise<number | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import type { DriverCommand } from './types.js';
 
-export const FAKE_DRIVER_PATH = fileURLToPath(new URL('./fixtures/fake-driver.mjs', import.meta.url));
+const FAKE_DRIVER_PATH = fileURLToPath(new URL('./fixtures/fake-driver.mjs', import.meta.url));
 
 export function fakeDriver(): DriverCommand {
   return { command: process.execPath, args: [FAKE_DRIVER_PATH] };

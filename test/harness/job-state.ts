@@ -6,7 +6,7 @@ import { resolveJobFacts, type JobFacts } from './job-facts.js';
 import type { RunJobOptions, StageRecord } from './types.js';
 
 /** The runner's defaults: graceful_kill_timeout 10 min, PreparationRetryInterval 3 s, *_exec_timeout 1 h. */
-export const DEFAULT_GRACEFUL_KILL_MS = 600_000;
+const DEFAULT_GRACEFUL_KILL_MS = 600_000;
 export const DEFAULT_PREPARE_RETRY_DELAY_MS = 3000;
 export const DEFAULT_EXEC_TIMEOUT_MS = 3_600_000;
 export const PREPARE_ATTEMPTS = 3;

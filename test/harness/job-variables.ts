@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { JobVariable } from './types.js';
 
-export const RUNNER_SHORT_TOKEN = 'hArn3ss0';
+const RUNNER_SHORT_TOKEN = 'hArn3ss0';
 
 export interface BuildDirs {
   buildsDir: string;

@@ -10,7 +10,7 @@ import { stageBody } from './stage-bodies.js';
 
 const canceled: Failure = { kind: 'canceled', message: 'canceled' };
 
-export function createStageRunner(job: JobState, ex: PreparedExecutor) {
+function createStageRunner(job: JobState, ex: PreparedExecutor) {
   let jobStatus = 'running';
   const dirs = { buildsDir: ex.config.buildsDir, projectDir: ex.projectDir };
   const variables = () => [...runnerVariables(dirs, jobStatus), ...job.facts.variables];

@@ -5,7 +5,7 @@ import { singleQuote } from './shell-escape.js';
 import { makeNumberedDir } from './temp-dirs.js';
 
 /** The runner's script wrapper around a stage body (custom-executor.md, "The generated script"). */
-export function renderScript(body: string): string {
+function renderScript(body: string): string {
   return [
     '#!/usr/bin/env bash',
     "trap 'exit 1' TERM",

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand, type CommandRunner } from '../../src/isolation/command.js';
 
-export const isRoot = process.getuid?.() === 0;
+const isRoot = process.getuid?.() === 0;
 
 /** Why a root-only test cannot run here, or undefined when it can. */
 export async function skipReason(tools: string[]): Promise<string | undefined> {

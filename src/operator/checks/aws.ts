@@ -4,8 +4,8 @@ import { describeAwsError, errorCode, isMissingHostCredentials, isTransient } fr
 import type { CallerIdentityResult } from './caller-identity.js';
 import { fail, pass, skip, warn, type CheckResult } from './result.js';
 
-export const SKEW_FAIL_SECONDS = 60;
-export const SKEW_WARN_SECONDS = 5;
+const SKEW_FAIL_SECONDS = 60;
+const SKEW_WARN_SECONDS = 5;
 
 function advice(err: unknown): string {
   const code = errorCode(err);

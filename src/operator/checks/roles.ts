@@ -5,7 +5,7 @@ import type { JobroleConfig, RoleConfig } from '../../config/types.js';
 import { describeAwsError, errorCode } from '../../aws/errors.js';
 import { fail, pass, skip, type CheckResult } from './result.js';
 
-export const DRY_RUN_SESSION = 'jobrole-doctor';
+const DRY_RUN_SESSION = 'jobrole-doctor';
 
 async function tryRole(sts: STSClient, config: JobroleConfig, role: RoleConfig, caller: string | undefined): Promise<CheckResult> {
   const { AssumeRoleCommand } = await import('@aws-sdk/client-sts');

@@ -6,10 +6,10 @@ import { parse } from 'smol-toml';
 import type { JobroleConfig } from '../../config/types.js';
 import { fail, pass, skip, warn, type CheckResult } from './result.js';
 
-export const STAGES = ['config', 'prepare', 'run', 'cleanup'] as const;
+const STAGES = ['config', 'prepare', 'run', 'cleanup'] as const;
 /** The runner's default for every *_exec_timeout. */
-export const RUNNER_DEFAULT_TIMEOUT = 3600;
-export const MIN_CLEANUP_TIMEOUT = 30;
+const RUNNER_DEFAULT_TIMEOUT = 3600;
+const MIN_CLEANUP_TIMEOUT = 30;
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});

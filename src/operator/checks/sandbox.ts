@@ -10,7 +10,7 @@ import { describeQuarantine, quarantinedSlots } from '../../state/quarantine.js'
 import { fail, pass, warn, type CheckResult } from './result.js';
 
 /** cgroup.kill arrived in Linux 5.14. */
-export function kernelHasCgroupKill(rel = release()): boolean {
+function kernelHasCgroupKill(rel = release()): boolean {
   const [maj = 0, min = 0] = rel.split(/[.-]/).map(Number);
   return maj > 5 || (maj === 5 && min >= 14);
 }
