@@ -68,12 +68,12 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // A `let` that a closure reads before its one assignment is a deliberate forward reference (stream ↔ callback).
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
-      // Unused arguments and caught errors are kept when a signature or an interface demands them; a leading _ says so.
       // node:test's test()/describe() at module level return promises that the runner itself tracks.
       '@typescript-eslint/no-floating-promises': [
         'error',
         { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
       ],
+      // Unused arguments and caught errors are kept when a signature or an interface demands them; a leading _ says so.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
