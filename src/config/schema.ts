@@ -5,6 +5,7 @@ import type {
   PolicySection, RoleConfig,
 } from './types.js';
 import { parseServe } from './serve-section.js';
+import { DELIVERIES, STRATEGIES } from './types.js';
 import { ConfigError, absPath, bool, duration, int, list, oneOf, parseTable, str, table, url } from './fields.js';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
@@ -15,8 +16,6 @@ const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const USER_PREFIX = /^[a-z_][a-z0-9_-]{0,24}$/;
 const SIZE = /^[1-9]\d{0,15}[KMG]?$/;
 
-export const DELIVERIES = ['endpoint', 'env', 'file', 'web-identity-file'] as const;
-export const STRATEGIES = ['assume-role', 'web-identity', 'instance-profile'] as const;
 
 /**
  * Conditions whose facts only a verified ID token provides. `protected` is not one: gitlab-runner >= 18.3 sends

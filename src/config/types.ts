@@ -1,7 +1,11 @@
 // The validated configuration every part of the driver reads (durations already in seconds).
 
-export type Strategy = 'assume-role' | 'web-identity' | 'instance-profile';
-export type Delivery = 'endpoint' | 'env' | 'file' | 'web-identity-file';
+/** Every credential strategy config.toml accepts; each has its implementation in stages/registry.ts. */
+export const STRATEGIES = ['assume-role', 'web-identity', 'instance-profile'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+/** Every delivery config.toml accepts; each has its implementation in stages/registry.ts. */
+export const DELIVERIES = ['endpoint', 'env', 'file', 'web-identity-file'] as const;
+export type Delivery = (typeof DELIVERIES)[number];
 export type Isolation = 'users' | 'none';
 export type ConflictMode = 'refuse' | 'warn';
 export type SourceIdentitySource = 'job' | 'project' | 'user_login' | 'none';

@@ -70,7 +70,7 @@ export async function waitForRole(roleArn: string, timeoutMs: number, deps: Prop
 }
 
 /** arn:aws:sts::ACCT:assumed-role/NAME/SESSION for the role arn:aws:iam::ACCT:role/[path/]NAME. */
-export function isAssumedRoleOf(assumedArn: string, roleArn: string): boolean {
+function isAssumedRoleOf(assumedArn: string, roleArn: string): boolean {
   const parts = assumedArn.split(':');
   const resource = parts.slice(5).join(':').split('/');
   return (

@@ -27,12 +27,9 @@ import { RESTORE_COMMAND, RestoreFailed, restoreInstanceProfile } from './instan
 export type { BaselineCredentials } from './instance-profile-types.js';
 export { parseBaseline, fromBaseline, toBaseline } from './instance-profile-types.js';
 export {
-  RESTORE_COMMAND,
   RestoreFailed,
   restoreInstanceProfile,
   restoreInstanceProfileAsOperator,
-  type RestoreDeps,
-  type RestoreFailureReason,
 } from './instance-profile-restore.js';
 
 export interface InstanceProfileDeps {

@@ -6,7 +6,7 @@ import { SystemFailure } from '../core/exit-codes.js';
 import type { JobLog } from '../core/job-log.js';
 import type { JobUser } from '../state/types.js';
 
-export function currentUid(): number {
+function currentUid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : -1;
 }
 

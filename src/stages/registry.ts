@@ -11,14 +11,14 @@ import { envDelivery } from '../delivery/env-delivery.js';
 import { fileDelivery } from '../delivery/file-delivery.js';
 import { webIdentityFileDelivery } from '../delivery/web-identity-file-delivery.js';
 
-/** Keyed by the config's names (config/schema.ts STRATEGIES): the compiler insists every name has one. */
+/** Keyed by the config's names (config/types.ts STRATEGIES): the compiler insists every name has one. */
 export const STRATEGY_REGISTRY: Readonly<Record<Strategy, CredentialStrategy>> = {
   'assume-role': assumeRoleStrategy,
   'web-identity': webIdentityStrategy,
   'instance-profile': instanceProfileStrategy,
 };
 
-/** Keyed by the config's names (config/schema.ts DELIVERIES). */
+/** Keyed by the config's names (config/types.ts DELIVERIES). */
 export const DELIVERY_REGISTRY: Readonly<Record<Delivery, DeliveryMethod>> = {
   endpoint: endpointDelivery,
   env: envDelivery,

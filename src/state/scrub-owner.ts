@@ -16,7 +16,7 @@ export async function currentOwner(): Promise<ScrubOwner> {
 }
 
 /** Whether that process still runs (same pid and start time). */
-export async function ownerAlive(owner: ScrubOwner): Promise<boolean> {
+async function ownerAlive(owner: ScrubOwner): Promise<boolean> {
   const start = await readProcessStartTime(owner.pid);
   return start !== undefined && (owner.startTime === undefined || start === owner.startTime);
 }

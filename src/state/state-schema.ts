@@ -1,5 +1,6 @@
 // The one schema of state.json (JobState): validates a parsed record and names the first bad field.
 
+import { DELIVERIES, STRATEGIES } from '../config/types.js';
 import type { BrokerRecord, InstanceProfileUndo, JobState, JobUser, SandboxRecord } from './types.js';
 
 /** A record that is not a JobState; `field` is the dotted path of the first bad field ('' = the whole record). */
@@ -20,7 +21,7 @@ const kind = (raw: unknown): string => (raw === null ? 'null' : Array.isArray(ra
 
 export const str: Check<string> = (raw, field) => (typeof raw === 'string' ? raw : fail(field, `is ${kind(raw)}, expected a string`));
 
-export const isoDate: Check<string> = (raw, field) => {
+const isoDate: Check<string> = (raw, field) => {
   const s = str(raw, field);
   return Number.isNaN(new Date(s).getTime()) ? fail(field, `is ${JSON.stringify(s.slice(0, 40))}, expected a date`) : s;
 };
@@ -37,7 +38,7 @@ export const optional = <T>(check: Check<T>): Check<T | undefined> => (raw, fiel
 export const arrayOf = <T>(check: Check<T>): Check<T[]> => (raw, field) =>
   Array.isArray(raw) ? raw.map((v, i) => check(v, `${field}[${i}]`)) : fail(field, `is ${kind(raw)}, expected a list`);
 
-export const recordOf = <T>(check: Check<T>): Check<Record<string, T>> => (raw, field) => {
+const recordOf = <T>(check: Check<T>): Check<Record<string, T>> => (raw, field) => {
   const o = object(raw, field);
   for (const [k, v] of Object.entries(o)) check(v, `${field}.${k}`);
   return o as Record<string, T>;
@@ -96,8 +97,8 @@ const jobState = shape<JobState>({
     shape<NonNullable<JobState['role']>>({
       name: str,
       arn: str,
-      strategy: oneOf('assume-role', 'web-identity', 'instance-profile'),
-      delivery: oneOf('endpoint', 'env', 'file', 'web-identity-file'),
+      strategy: oneOf(...STRATEGIES),
+      delivery: oneOf(...DELIVERIES),
       sessionName: str,
       sourceIdentity: optional(str),
       assumedRoleArn: optional(str),

@@ -13,7 +13,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { ImdsClient } from '../../src/aws/imds.js';
 import type { AwsCredentials } from '../../src/core/credential-types.js';
 
-export const ACCOUNT = '111122223333';
+const ACCOUNT = '111122223333';
 export const INSTANCE = 'i-0123456789abcdef0';
 export const HOST_PROFILE_ARN = `arn:aws:iam::${ACCOUNT}:instance-profile/host-profile`;
 export const JOB_PROFILE_ARN = `arn:aws:iam::${ACCOUNT}:instance-profile/ci/job-profile`;

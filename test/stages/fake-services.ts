@@ -23,7 +23,7 @@ import type { JobHost, Services } from '../../src/stages/services.js';
 import { DEPLOYER_ROLE } from '../harness/roles.js';
 import { buildJobResponse, type JobResponseInput } from '../harness/job-response.js';
 
-export const ROLES = `${DEPLOYER_ROLE}
+const ROLES = `${DEPLOYER_ROLE}
 [[roles]]
 name = "swapper"
 arn = "arn:aws:iam::111122223333:role/swapper"
