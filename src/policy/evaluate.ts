@@ -37,6 +37,14 @@ function tokenFact<T>(
   return check(value);
 }
 
+/** A condition on one ID-token claim matched against glob patterns (environments, pipeline_sources, user_logins). */
+function tokenGlob(facts: PolicyFacts, condition: Verdict['condition'], claim: string, value: string | undefined, patterns: readonly string[]): Verdict {
+  return tokenFact(facts, condition, value, (v) => {
+    const ok = v !== undefined && anyGlob(patterns, v);
+    return { condition, ok, detail: `${claim} ${v === undefined ? '(none)' : `"${v}"`} ${ok ? 'matches' : 'does not match'} ${list(patterns)}` };
+  });
+}
+
 function mergeRequestText(f: PolicyFacts): string {
   const branch = f.sourceBranch !== undefined ? `, source branch ${JSON.stringify(f.sourceBranch.value)}` : '';
   return `a merge-request pipeline (ref ${JSON.stringify(f.ref.value)}${branch}; ${f.mergeRequest.field ?? f.mergeRequest.source} [${f.mergeRequest.source}])`;
@@ -90,13 +98,7 @@ export function judgeFacts(role: RoleConfig, f: PolicyFacts): Verdict[] {
       out.push({ condition: 'protected', ok, detail: `${p.field ?? 'protected'} is ${String(p.value)} in the ${p.source === 'id-token' ? 'ID token' : 'response file'}, rule wants ${String(want)}` });
     }
   }
-  if (a.environments !== undefined) {
-    const envs = a.environments;
-    out.push(tokenFact(f, 'environments', f.environment?.value, (env) => {
-      const ok = env !== undefined && anyGlob(envs, env);
-      return { condition: 'environments', ok, detail: `environment ${env === undefined ? '(none)' : `"${env}"`} ${ok ? 'matches' : 'does not match'} ${list(envs)}` };
-    }));
-  }
+  if (a.environments !== undefined) out.push(tokenGlob(f, 'environments', 'environment', f.environment?.value, a.environments));
   if (a.environment_protected !== undefined) {
     const want = a.environment_protected;
     out.push(tokenFact(f, 'environment_protected', f.environmentProtected?.value, (v) => {
@@ -111,20 +113,8 @@ export function judgeFacts(role: RoleConfig, f: PolicyFacts): Verdict[] {
       return { condition: 'deployment_tiers', ok, detail: `deployment_tier ${tier === undefined ? '(none)' : `"${tier}"`} ${ok ? 'is' : 'is not'} one of ${list(tiers)}` };
     }));
   }
-  if (a.pipeline_sources !== undefined) {
-    const sources = a.pipeline_sources;
-    out.push(tokenFact(f, 'pipeline_sources', f.pipelineSource?.value, (src) => {
-      const ok = src !== undefined && anyGlob(sources, src);
-      return { condition: 'pipeline_sources', ok, detail: `pipeline_source ${src === undefined ? '(none)' : `"${src}"`} ${ok ? 'matches' : 'does not match'} ${list(sources)}` };
-    }));
-  }
-  if (a.user_logins !== undefined) {
-    const users = a.user_logins;
-    out.push(tokenFact(f, 'user_logins', f.userLogin?.value, (login) => {
-      const ok = login !== undefined && anyGlob(users, login);
-      return { condition: 'user_logins', ok, detail: `user_login ${login === undefined ? '(none)' : `"${login}"`} ${ok ? 'matches' : 'does not match'} ${list(users)}` };
-    }));
-  }
+  if (a.pipeline_sources !== undefined) out.push(tokenGlob(f, 'pipeline_sources', 'pipeline_source', f.pipelineSource?.value, a.pipeline_sources));
+  if (a.user_logins !== undefined) out.push(tokenGlob(f, 'user_logins', 'user_login', f.userLogin?.value, a.user_logins));
   return out;
 }
 
