@@ -17,7 +17,9 @@ try {
   const roleArn = `arn:aws:iam::${emu.account}:role/demo-deployer`;
   emu.addRole({ arn: roleArn, trust: { principals: [emu.hostRoleArn] } });
   const configPath = join(dir, 'config.toml');
-  await writeFile(configPath, `
+  await writeFile(
+    configPath,
+    `
 [driver]
 state_dir  = "${join(dir, 'state')}"
 builds_dir = "${join(dir, 'state', 'builds')}"
@@ -37,16 +39,21 @@ arn  = "${roleArn}"
   [roles.allow]
   projects = ["demo/app"]
   refs     = ["main"]
-`, { mode: 0o600 });
+`,
+    { mode: 0o600 },
+  );
 
   // Inside the job: the JS SDK (and Debian's AWS CLI when installed) with no setup at all.
   const whoami = join(dir, 'whoami.mjs');
-  await writeFile(whoami, [
-    `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(stsModule)});`,
-    'const sts = new STSClient({ endpoint: process.env.DEMO_STS });',
-    "console.log('JS SDK in the job sees:', (await sts.send(new GetCallerIdentityCommand({}))).Arn);",
-    '',
-  ].join('\n'));
+  await writeFile(
+    whoami,
+    [
+      `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(stsModule)});`,
+      'const sts = new STSClient({ endpoint: process.env.DEMO_STS });',
+      "console.log('JS SDK in the job sees:', (await sts.send(new GetCallerIdentityCommand({}))).Arn);",
+      '',
+    ].join('\n'),
+  );
   const script = [`node ${whoami}`];
   if (existsSync('/usr/bin/aws')) script.push('/usr/bin/aws sts get-caller-identity --endpoint-url "$DEMO_STS" --query Arn --output text');
   const result = await runJob({

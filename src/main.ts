@@ -6,7 +6,10 @@ import { describeFailure, runStageCommand } from './runner/stage-command.js';
 function commandOf(argv: string[]): { name: string | undefined; rest: string[] } {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (a === '--config' || a === '-c') { i++; continue; }
+    if (a === '--config' || a === '-c') {
+      i++;
+      continue;
+    }
     if (a.startsWith('-')) continue;
     return { name: a, rest: argv.slice(i + 1) };
   }

@@ -42,7 +42,11 @@ async function bundleChild(): Promise<string> {
   const out = join(dir, 'child.mjs');
   await build({
     stdin: { contents, resolveDir: here, sourcefile: 'bench-broker-child.ts', loader: 'ts' },
-    bundle: true, platform: 'node', format: 'esm', outfile: out, logLevel: 'error',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: out,
+    logLevel: 'error',
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   return out;
@@ -78,7 +82,11 @@ async function load(port: number, keepAlive: boolean): Promise<{ rps: number; p5
       req.end();
     });
   const t0 = Date.now();
-  await Promise.all(Array.from({ length: CLIENTS }, async () => { while (Date.now() < end) await one(); }));
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (Date.now() < end) await one();
+    }),
+  );
   const secs = (Date.now() - t0) / 1000;
   agent.destroy();
   lat.sort((a, b) => a - b);
@@ -128,7 +136,9 @@ async function main(): Promise<void> {
     const r = await load(broker.port, keepAlive);
     const mode = keepAlive ? 'keep-alive' : 'new connection per request';
     console.log(`[${mode}] bare node http: ${b.rps.toFixed(0)} req/s, p50 ${b.p50.toFixed(2)} ms, p99 ${b.p99.toFixed(2)} ms`);
-    console.log(`[${mode}] broker (token, host, uid via /proc): ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, errors ${r.errors}  => ${(r.rps / b.rps).toFixed(2)}x req/s`);
+    console.log(
+      `[${mode}] broker (token, host, uid via /proc): ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, errors ${r.errors}  => ${(r.rps / b.rps).toFixed(2)}x req/s`,
+    );
   }
   base.stop();
   await stopBroker(broker, { graceMs: 2000 });
@@ -136,7 +146,10 @@ async function main(): Promise<void> {
   console.log(`memory: ${BROKERS} brokers at once, after 20 requests each (VmRSS counts the shared node binary in every process)`);
   const idle = Array.from({ length: BROKERS }, () => spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }));
   await new Promise((r) => setTimeout(r, 500));
-  report('reference: idle `node -e` processes', idle.map((c) => c.pid!));
+  report(
+    'reference: idle `node -e` processes',
+    idle.map((c) => c.pid!),
+  );
   for (const c of idle) c.kill();
   const variants: Array<[string, string[], boolean]> = [
     ['default', [], false],
@@ -148,8 +161,15 @@ async function main(): Promise<void> {
   ];
   for (const [name, flags, sts] of variants) {
     const brokers = await Promise.all(Array.from({ length: BROKERS }, (_, i) => startBroker(bundle, flags, sts, i + 1)));
-    await Promise.all(brokers.map(async (b) => { for (let k = 0; k < 20; k++) await load1(b.port); }));
-    report(name, brokers.map((b) => b.pid));
+    await Promise.all(
+      brokers.map(async (b) => {
+        for (let k = 0; k < 20; k++) await load1(b.port);
+      }),
+    );
+    report(
+      name,
+      brokers.map((b) => b.pid),
+    );
     await Promise.all(brokers.map((b) => stopBroker(b, { graceMs: 2000 })));
   }
 }

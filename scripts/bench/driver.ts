@@ -25,11 +25,18 @@ export function stage(configPath: string, job: BenchJob, args: string[]): Promis
 export async function newJob(root: string, jobId: number, variables: Record<string, string>): Promise<BenchJob> {
   const tmp = join(root, `custom-executor${jobId}`);
   await mkdir(tmp, { recursive: true });
-  await writeFile(join(tmp, 'response.json'), JSON.stringify(buildJobResponse({ jobId, projectId: 1, projectPath: 'bench/app', ref: 'main' })), { mode: 0o600 });
+  await writeFile(join(tmp, 'response.json'), JSON.stringify(buildJobResponse({ jobId, projectId: 1, projectPath: 'bench/app', ref: 'main' })), {
+    mode: 0o600,
+  });
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, LANG: 'C.UTF-8', TMPDIR: tmp,
-    BUILD_FAILURE_EXIT_CODE: '1', SYSTEM_FAILURE_EXIT_CODE: '2',
-    BUILD_EXIT_CODE_FILE: join(tmp, 'build_exit_code'), JOB_RESPONSE_FILE: join(tmp, 'response.json'),
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: root,
+    LANG: 'C.UTF-8',
+    TMPDIR: tmp,
+    BUILD_FAILURE_EXIT_CODE: '1',
+    SYSTEM_FAILURE_EXIT_CODE: '2',
+    BUILD_EXIT_CODE_FILE: join(tmp, 'build_exit_code'),
+    JOB_RESPONSE_FILE: join(tmp, 'response.json'),
   };
   for (const [k, v] of Object.entries(variables)) env[`CUSTOM_ENV_${k}`] = v;
   return { tmp, env };

@@ -26,18 +26,22 @@ try {
   for (const job of jobs) await configure(configPath, job);
   emu.faults.rateLimit('AssumeRole', RATE);
   const t0 = performance.now();
-  const results = await Promise.all(jobs.map(async (job) => {
-    const t = performance.now();
-    const r = await stage(configPath, job, ['prepare']);
-    return { ...r, ms: performance.now() - t };
-  }));
+  const results = await Promise.all(
+    jobs.map(async (job) => {
+      const t = performance.now();
+      const r = await stage(configPath, job, ['prepare']);
+      return { ...r, ms: performance.now() - t };
+    }),
+  );
   const total = performance.now() - t0;
   const ok = results.filter((r) => r.code === 0).length;
   const assume = emu.calls.filter((c) => c.action === 'AssumeRole');
   const throttled = assume.filter((c) => c.error === 'Throttling').length;
   const slowest = Math.max(...results.map((r) => r.ms));
   process.stdout.write(`\n${JOBS} jobs preparing at once, STS AssumeRole limited to ${RATE}/s\n`);
-  process.stdout.write(`  succeeded ${ok}/${JOBS} in ${(total / 1000).toFixed(1)} s (slowest prepare ${(slowest / 1000).toFixed(1)} s); ${assume.length} AssumeRole calls, ${throttled} throttled and retried\n`);
+  process.stdout.write(
+    `  succeeded ${ok}/${JOBS} in ${(total / 1000).toFixed(1)} s (slowest prepare ${(slowest / 1000).toFixed(1)} s); ${assume.length} AssumeRole calls, ${throttled} throttled and retried\n`,
+  );
   for (const r of results) if (r.code !== 0) process.stdout.write(`  failed: ${r.stderr.split('\n').slice(-2).join(' ')}\n`);
 
   // Memory of the running credentials endpoints, one per job.
@@ -47,9 +51,11 @@ try {
     if (state.broker) mems.push(await memory(state.broker.pid));
   }
   const sum = (k: 'rss' | 'pss' | 'priv') => mems.reduce((a, m) => a + m[k], 0) / 1024;
-  process.stdout.write(`  ${mems.length} endpoints: RSS ${(sum('rss') / mems.length).toFixed(1)} MB each (shared code counted in each), ` +
-    `PSS ${(sum('pss') / mems.length).toFixed(1)} MB each, private ${(sum('priv') / mems.length).toFixed(1)} MB each; ` +
-    `${sum('pss').toFixed(0)} MB PSS in all\n`);
+  process.stdout.write(
+    `  ${mems.length} endpoints: RSS ${(sum('rss') / mems.length).toFixed(1)} MB each (shared code counted in each), ` +
+      `PSS ${(sum('pss') / mems.length).toFixed(1)} MB each, private ${(sum('priv') / mems.length).toFixed(1)} MB each; ` +
+      `${sum('pss').toFixed(0)} MB PSS in all\n`,
+  );
   emu.faults.clear();
   await Promise.all(jobs.map((job) => stage(configPath, job, ['cleanup'])));
 } finally {

@@ -14,7 +14,18 @@ const execFileP = promisify(execFile);
 const rounds = Number(process.env.JOBROLE_BENCH_ROUNDS ?? 10);
 /** JOBROLE_BENCH_ISOLATION=users (as root): job users and the per-job sandbox, to see what they cost. */
 const isolation = process.env.JOBROLE_BENCH_ISOLATION === 'users' ? 'users' : 'none';
-const STAGES = ['prepare_script', 'get_sources', 'restore_cache', 'download_artifacts', 'build_script', 'after_script', 'archive_cache', 'upload_artifacts_on_success', 'step_release', 'cleanup_file_variables'];
+const STAGES = [
+  'prepare_script',
+  'get_sources',
+  'restore_cache',
+  'download_artifacts',
+  'build_script',
+  'after_script',
+  'archive_cache',
+  'upload_artifacts_on_success',
+  'step_release',
+  'cleanup_file_variables',
+];
 const emu = await startAwsEmulator();
 const dir = await mkdtemp(join(tmpdir(), 'jobrole-bench-job-'));
 try {
@@ -29,7 +40,11 @@ try {
   const scripts: string[] = [];
   for (const [i, name] of STAGES.entries()) {
     const p = join(dir, `script${i}`);
-    await writeFile(p, `#!/usr/bin/env bash\ntrap 'exit 1' TERM\nset -o pipefail; set -o errexit; set +o noclobber\n(trap 'exit 1' TERM; eval 'echo "${name}"; true') < /dev/null\nexit 0\n`, { mode: 0o700 });
+    await writeFile(
+      p,
+      `#!/usr/bin/env bash\ntrap 'exit 1' TERM\nset -o pipefail; set -o errexit; set +o noclobber\n(trap 'exit 1' TERM; eval 'echo "${name}"; true') < /dev/null\nexit 0\n`,
+      { mode: 0o700 },
+    );
     scripts.push(p);
   }
   const bash = async (p: string): Promise<void> => {
@@ -68,10 +83,15 @@ try {
   const mj = median(driver);
   process.stdout.write(`\nwhole job, 10 stages, isolation "${isolation}" (median of ${rounds})\n`);
   process.stdout.write(`  bash, 10 stage scripts directly              ${md.toFixed(1).padStart(8)} ms   1.00x\n`);
-  process.stdout.write(`  jobrole config+prepare+10 run+cleanup        ${mj.toFixed(1).padStart(8)} ms   ${(mj / md).toFixed(2)}x   (+${(mj - md).toFixed(0)} ms per job)\n`);
-  process.stdout.write(`    config ${median(parts.config).toFixed(0)} ms, prepare ${median(parts.prepare).toFixed(0)} ms (AssumeRole + endpoint start), run ${median(parts.run).toFixed(0)} ms each, cleanup ${median(parts.cleanup).toFixed(0)} ms\n`);
+  process.stdout.write(
+    `  jobrole config+prepare+10 run+cleanup        ${mj.toFixed(1).padStart(8)} ms   ${(mj / md).toFixed(2)}x   (+${(mj - md).toFixed(0)} ms per job)\n`,
+  );
+  process.stdout.write(
+    `    config ${median(parts.config).toFixed(0)} ms, prepare ${median(parts.prepare).toFixed(0)} ms (AssumeRole + endpoint start), run ${median(parts.run).toFixed(0)} ms each, cleanup ${median(parts.cleanup).toFixed(0)} ms\n`,
+  );
 } finally {
-  if (isolation === 'users') await new Promise((r) => execFile('bash', ['-c', 'pkill -KILL -u jrbench1; userdel jrbench1; nft delete table inet jrbench'], () => r(undefined)));
+  if (isolation === 'users')
+    await new Promise((r) => execFile('bash', ['-c', 'pkill -KILL -u jrbench1; userdel jrbench1; nft delete table inet jrbench'], () => r(undefined)));
   await emu.stop();
   await rm(dir, { recursive: true, force: true });
 }

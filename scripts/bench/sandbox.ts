@@ -19,16 +19,19 @@ try {
   const state = join(dir, 'state');
   const sub = ['jobs/k/sandbox', 'builds/slot1', 'cache/slot1', 'home', 'files/k'];
   for (const s of sub) await mkdir(join(state, s), { recursive: true });
-  const start = () => startSandbox({
-    mounts: {
-      stage: join(state, 'jobs/k/sandbox'), tmpSize: '1G', user: { ...nobody, home: join(state, 'home/u') },
-      keep: [{ path: join(state, 'builds/slot1') }, { path: join(state, 'cache/slot1') }, { path: join(state, 'files/k'), readOnly: true }],
-      hide: [state],
-    },
-    cgroupName: `bench-${process.pid}`,
-    limits: { pidsMax: 0, memoryMax: '' },
-    onStarted: async () => {},
-  });
+  const start = () =>
+    startSandbox({
+      mounts: {
+        stage: join(state, 'jobs/k/sandbox'),
+        tmpSize: '1G',
+        user: { ...nobody, home: join(state, 'home/u') },
+        keep: [{ path: join(state, 'builds/slot1') }, { path: join(state, 'cache/slot1') }, { path: join(state, 'files/k'), readOnly: true }],
+        hide: [state],
+      },
+      cgroupName: `bench-${process.pid}`,
+      limits: { pidsMax: 0, memoryMax: '' },
+      onStarted: async () => {},
+    });
   // Per job: start (prepare's share) and stop (cleanup's share), one after the other.
   const starts: number[] = [];
   const stops: number[] = [];
@@ -46,15 +49,20 @@ try {
   const rec = await start();
   try {
     const drop = dropPrivilegeArgs(nobody.uid, nobody.gid);
-    const results = await measure([
-      { name: 'setpriv … true (before: no sandbox)', run: command('setpriv', [...drop, 'true']) },
-      { name: 'nsenter … setsid setpriv … true (sandbox)', run: command('nsenter', [...enterSandboxArgs(rec), 'setpriv', ...drop, 'true']) },
-    ], rounds);
+    const results = await measure(
+      [
+        { name: 'setpriv … true (before: no sandbox)', run: command('setpriv', [...drop, 'true']) },
+        { name: 'nsenter … setsid setpriv … true (sandbox)', run: command('nsenter', [...enterSandboxArgs(rec), 'setpriv', ...drop, 'true']) },
+      ],
+      rounds,
+    );
     report(`sandbox, per stage: starting the job's process (median of ${rounds})`, results, 'setpriv … true (before: no sandbox)');
   } finally {
     await stopSandbox(rec);
   }
-  process.stdout.write(`sandbox, per job: start ${median(starts).toFixed(1)} ms (init, cgroup, mounts), stop ${median(stops).toFixed(1)} ms (kill, wait, cgroup removed)\n`);
+  process.stdout.write(
+    `sandbox, per job: start ${median(starts).toFixed(1)} ms (init, cgroup, mounts), stop ${median(stops).toFixed(1)} ms (kill, wait, cgroup removed)\n`,
+  );
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

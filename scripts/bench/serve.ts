@@ -42,7 +42,10 @@ async function load(port: number, tokens: string[], ca: Buffer, path: string, se
           res();
         });
       });
-      req.on('error', () => { errors++; res(); });
+      req.on('error', () => {
+        errors++;
+        res();
+      });
       req.end();
     });
   // Warm-up: every client once (TLS handshakes, caches), not measured.
@@ -52,7 +55,11 @@ async function load(port: number, tokens: string[], ca: Buffer, path: string, se
   onMeasure();
   const t0 = Date.now();
   const end = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: CLIENTS }, async (_, i) => { while (Date.now() < end) await one(tokens[i % tokens.length] as string); }));
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, i) => {
+      while (Date.now() < end) await one(tokens[i % tokens.length] as string);
+    }),
+  );
   const secs = (Date.now() - t0) / 1000;
   agent.destroy();
   lat.sort((a, b) => a - b);
@@ -67,7 +74,10 @@ function waitForLine(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegEx
     child[stream]?.on('data', (d: Buffer) => {
       text += d.toString();
       const m = re.exec(text);
-      if (m !== null) { clearTimeout(timer); res(m); }
+      if (m !== null) {
+        clearTimeout(timer);
+        res(m);
+      }
     });
   });
 }
@@ -86,7 +96,9 @@ async function main(): Promise<void> {
   try {
     const ca = makeTestCa(dir);
     const config = join(dir, 'config.toml');
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 [driver]
 state_dir = "${join(dir, 'state')}"
 audit_log = "${join(dir, 'audit.jsonl')}"
@@ -106,28 +118,42 @@ name = "deployer"
 arn = "arn:aws:iam::111122223333:role/deployer"
   [roles.allow]
   projects = ["group/app"]
-`, { mode: 0o600 });
+`,
+      { mode: 0o600 },
+    );
     emu.addRole({ arn: 'arn:aws:iam::111122223333:role/deployer', trust: { principals: [emu.hostRoleArn] } });
-    const tokens = await Promise.all(Array.from({ length: JOBS }, (_, i) => emu.oidc.mintToken({ aud: AUDIENCE, project_path: 'group/app', project_id: '77', job_id: String(9000 + i) })));
-    const broker = spawn(process.execPath, [CLI, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir } });
+    const tokens = await Promise.all(
+      Array.from({ length: JOBS }, (_, i) => emu.oidc.mintToken({ aud: AUDIENCE, project_path: 'group/app', project_id: '77', job_id: String(9000 + i) })),
+    );
+    const broker = spawn(process.execPath, [CLI, 'serve', '--config', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+    });
     children.push(broker);
     const port = Number((await waitForLine(broker, 'stderr', /listening on https:\/\/127\.0\.0\.1:(\d+)/))[1]);
     const cabuf = readFileSync(ca.caPath);
 
     // The baseline answers the very JSON the broker answers.
     const sample = await new Promise<string>((res, rej) => {
-      const req = request({ host: '127.0.0.1', servername: 'localhost', port, path: '/v1/credentials/deployer', ca: cabuf, headers: { authorization: tokens[0] as string } }, (r) => {
-        let t = '';
-        r.on('data', (d: Buffer) => { t += d.toString(); });
-        r.on('end', () => (r.statusCode === 200 ? res(t) : rej(new Error(`broker answered ${r.statusCode}: ${t}`))));
-      });
+      const req = request(
+        { host: '127.0.0.1', servername: 'localhost', port, path: '/v1/credentials/deployer', ca: cabuf, headers: { authorization: tokens[0] as string } },
+        (r) => {
+          let t = '';
+          r.on('data', (d: Buffer) => {
+            t += d.toString();
+          });
+          r.on('end', () => (r.statusCode === 200 ? res(t) : rej(new Error(`broker answered ${r.statusCode}: ${t}`))));
+        },
+      );
       req.on('error', rej);
       req.end();
     });
     const base = await baseline(sample, ca.certPath, ca.keyPath);
     children.push(base.child);
 
-    console.log(`load: ${CLIENTS} concurrent clients (${JOBS} jobs), HTTPS keep-alive, ${SECONDS} s per run, server and clients in separate processes (${process.platform}, ${(await import('node:os')).cpus().length} CPUs)`);
+    console.log(
+      `load: ${CLIENTS} concurrent clients (${JOBS} jobs), HTTPS keep-alive, ${SECONDS} s per run, server and clients in separate processes (${process.platform}, ${(await import('node:os')).cpus().length} CPUs)`,
+    );
     const assumeRole = () => emu.calls.filter((c) => c.service === 'sts' && c.action === 'AssumeRole').length;
     // Both servers warmed up (JIT, TLS sessions) for 2 s, unmeasured; then interleaved, twice each, so machine noise hits both alike.
     await load(base.port, tokens, cabuf, '/v1/credentials/deployer', 2);
@@ -137,18 +163,24 @@ arn = "arn:aws:iam::111122223333:role/deployer"
       const b = await load(base.port, tokens, cabuf, '/v1/credentials/deployer');
       results.push({ name: 'bare node https', r: b, sts: 0 });
       let before = 0;
-      const s = await load(port, tokens, cabuf, '/v1/credentials/deployer', SECONDS, () => { before = assumeRole(); });
+      const s = await load(port, tokens, cabuf, '/v1/credentials/deployer', SECONDS, () => {
+        before = assumeRole();
+      });
       results.push({ name: 'jobrole serve', r: s, sts: assumeRole() - before });
     }
     for (const { name, r, sts } of results) {
-      console.log(`${name.padEnd(16)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}` +
-        (name === 'jobrole serve' ? `  STS AssumeRole calls: ${sts} (${((sts / Math.max(1, r.requests)) * 1000).toFixed(3)} per 1,000 requests)` : ''));
+      console.log(
+        `${name.padEnd(16)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}` +
+          (name === 'jobrole serve' ? `  STS AssumeRole calls: ${sts} (${((sts / Math.max(1, r.requests)) * 1000).toFixed(3)} per 1,000 requests)` : ''),
+      );
     }
     const ratios = [0, 1].map((i) => ((results[2 * i + 1]?.r.rps ?? 0) / (results[2 * i]?.r.rps ?? 1)).toFixed(2));
     const p99s = results.filter((x) => x.name === 'jobrole serve').map((x) => x.r.p99.toFixed(2));
     const baseP99s = results.filter((x) => x.name === 'bare node https').map((x) => x.r.p99.toFixed(2));
-    console.log(`jobrole serve / bare https throughput per round: ${ratios.join('x, ')}x (target >= 0.5x); ` +
-      `p99 per round: broker ${p99s.join(', ')} ms vs bare ${baseP99s.join(', ')} ms (target < 10 ms)`);
+    console.log(
+      `jobrole serve / bare https throughput per round: ${ratios.join('x, ')}x (target >= 0.5x); ` +
+        `p99 per round: broker ${p99s.join(', ')} ms vs bare ${baseP99s.join(', ')} ms (target < 10 ms)`,
+    );
     console.log(`STS calls in total (warm-up included): ${assumeRole()} AssumeRole for ${JOBS} jobs`);
   } finally {
     for (const c of children) c.kill('SIGTERM');

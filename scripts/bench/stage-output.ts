@@ -18,7 +18,7 @@ import type { JobState } from '../../src/state/types.js';
 const MB = Number(process.env.JOBROLE_BENCH_MB ?? '512');
 const ROUNDS = Number(process.env.JOBROLE_BENCH_ROUNDS ?? '3');
 const ISOLATION = (process.env.JOBROLE_BENCH_ISOLATION ?? (isRoot ? 'users' : 'none')) as 'users' | 'none';
-const SEQ_LINES = Math.round((MB / 2) * 1024 * 1024 / 9); // ~8.9 bytes a line: seq writes MB/2 MiB
+const SEQ_LINES = Math.round(((MB / 2) * 1024 * 1024) / 9); // ~8.9 bytes a line: seq writes MB/2 MiB
 const PRINTF_LINES = 300_000;
 const CLI = process.env.JOBROLE_BENCH_CLI ?? BUILT_CLI;
 const COMPARE = process.env.JOBROLE_BENCH_COMPARE;
@@ -62,7 +62,11 @@ try {
   const cases = [
     { name: `cat ${MB} MiB log`, body: `cat ${log}`, bytes: MB * 1024 * 1024 },
     { name: `seq (${(MB / 2).toFixed(0)} MiB, 4 KiB writes)`, body: `seq 1 ${SEQ_LINES}`, bytes: 0 },
-    { name: `printf loop (${PRINTF_LINES} writes)`, body: `for ((i=0; i<${PRINTF_LINES}; i++)); do printf 'line %d: compiling module_%d\\n' $i $i; done`, bytes: 0 },
+    {
+      name: `printf loop (${PRINTF_LINES} writes)`,
+      body: `for ((i=0; i<${PRINTF_LINES}; i++)); do printf 'line %d: compiling module_%d\\n' $i $i; done`,
+      bytes: 0,
+    },
   ];
   const scripts: string[] = [];
   for (const [i, c] of cases.entries()) {
@@ -76,24 +80,33 @@ try {
   const check = spawnSync(process.execPath, [CLI, 'run', scripts[0] as string, 'build_script'], { env: job.env, maxBuffer: (MB + 64) << 20 });
   const out = check.stdout.toString('latin1');
   const leaked = secrets.filter((s) => out.includes(s.replace(/=+$/, '').slice(0, 40)));
-  if (check.status !== 0 || leaked.length > 0 || !out.includes('[MASKED]')) throw new Error(`stage output check failed (exit ${check.status}, ${leaked.length} secrets leaked): ${check.stderr.toString()}`);
+  if (check.status !== 0 || leaked.length > 0 || !out.includes('[MASKED]'))
+    throw new Error(`stage output check failed (exit ${check.status}, ${leaked.length} secrets leaked): ${check.stderr.toString()}`);
   const seqOut = spawnSync(process.execPath, [CLI, 'run', scripts[1] as string, 'build_script'], { env: job.env, maxBuffer: (MB + 64) << 20 });
   if (seqOut.stdout.length !== cases[1]!.bytes) throw new Error(`jobrole run passed ${seqOut.stdout.length} bytes of seq output, bash ${cases[1]!.bytes}`);
 
-  console.log(`isolation "${ISOLATION}"${state.user ? ` (job user ${state.user.name})` : ''}, ${state.secrets.length} registered secrets; ` +
-    `\`X < script | cat > /dev/null\`, median of ${ROUNDS} interleaved rounds`);
+  console.log(
+    `isolation "${ISOLATION}"${state.user ? ` (job user ${state.user.name})` : ''}, ${state.secrets.length} registered secrets; ` +
+      `\`X < script | cat > /dev/null\`, median of ${ROUNDS} interleaved rounds`,
+  );
   for (const [i, c] of cases.entries()) {
     const script = scripts[i] as string;
-    const ms = await measure([
-      // The run stage feeds the script to bash on stdin; the baseline does the same.
-      { name: 'bash', run: pipedToReader('bash < "$1"', script, job.env) },
-      { name: 'jobrole', run: pipedToReader(`"${process.execPath}" "${CLI}" run "$1" build_script`, script, job.env) },
-      ...(COMPARE ? [{ name: 'compare', run: pipedToReader(`"${process.execPath}" "${COMPARE}" run "$1" build_script`, script, job.env) }] : []),
-    ], ROUNDS, 1);
+    const ms = await measure(
+      [
+        // The run stage feeds the script to bash on stdin; the baseline does the same.
+        { name: 'bash', run: pipedToReader('bash < "$1"', script, job.env) },
+        { name: 'jobrole', run: pipedToReader(`"${process.execPath}" "${CLI}" run "$1" build_script`, script, job.env) },
+        ...(COMPARE ? [{ name: 'compare', run: pipedToReader(`"${process.execPath}" "${COMPARE}" run "$1" build_script`, script, job.env) }] : []),
+      ],
+      ROUNDS,
+      1,
+    );
     const rate = (name: string): number => c.bytes / 1e6 / ((ms.get(name) ?? NaN) / 1e3);
     const b = rate('bash');
     const j = rate('jobrole');
-    console.log(`${c.name.padEnd(34)} bash | cat ${b.toFixed(0).padStart(6)} MB/s   jobrole run | cat ${j.toFixed(0).padStart(6)} MB/s   ${(j / b).toFixed(2)}x`);
+    console.log(
+      `${c.name.padEnd(34)} bash | cat ${b.toFixed(0).padStart(6)} MB/s   jobrole run | cat ${j.toFixed(0).padStart(6)} MB/s   ${(j / b).toFixed(2)}x`,
+    );
     if (COMPARE) console.log(`${''.padEnd(34)} ${COMPARE}: ${rate('compare').toFixed(0).padStart(6)} MB/s   ${(rate('compare') / b).toFixed(2)}x`);
   }
   await stage(world.configPath, job, ['cleanup']);

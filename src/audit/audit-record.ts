@@ -5,9 +5,20 @@ import type { AuditEvent, AuditRecord } from './audit-log.js';
 type Kind = 'string' | 'number';
 
 const JOB: Record<string, Kind> = {
-  job_id: 'number', job_key: 'string', project: 'string', project_id: 'number', pipeline_id: 'number', ref: 'string',
-  namespace_id: 'number', root_namespace_id: 'number', user_id: 'number', role: 'string', role_arn: 'string', via: 'string',
-  detail: 'string', outcome: 'string',
+  job_id: 'number',
+  job_key: 'string',
+  project: 'string',
+  project_id: 'number',
+  pipeline_id: 'number',
+  ref: 'string',
+  namespace_id: 'number',
+  root_namespace_id: 'number',
+  user_id: 'number',
+  role: 'string',
+  role_arn: 'string',
+  via: 'string',
+  detail: 'string',
+  outcome: 'string',
 };
 const SESSION: Record<string, Kind> = { session_name: 'string', source_identity: 'string', expiration: 'string', access_key_id: 'string' };
 

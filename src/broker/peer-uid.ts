@@ -62,7 +62,12 @@ export function clientEnds(text: string, server: string): Map<string, Set<number
     // "  sl: local remote st tx:rx tr:when retrnsmt uid ..."; the client's end is the local column of its line
     const before = text.slice(bol, i).trim().split(/\s+/);
     const client = before[before.length - 1];
-    const uid = Number(text.slice(i + needle.length, eol === -1 ? undefined : eol).trim().split(/\s+/)[3]);
+    const uid = Number(
+      text
+        .slice(i + needle.length, eol === -1 ? undefined : eol)
+        .trim()
+        .split(/\s+/)[3],
+    );
     if (client === undefined || !Number.isInteger(uid)) continue;
     let uids = ends.get(client);
     if (uids === undefined) ends.set(client, (uids = new Set()));
@@ -117,7 +122,11 @@ export function batchedPeerUidLookup(procRoot = '/proc', read: Read = (p) => rea
       while (queue.length > 0) {
         const batch = queue;
         queue = [];
-        const uids = await resolveBatch(batch.map((b) => b.query), procRoot, read).catch(() => batch.map(() => undefined));
+        const uids = await resolveBatch(
+          batch.map((b) => b.query),
+          procRoot,
+          read,
+        ).catch(() => batch.map(() => undefined));
         batch.forEach((b, i) => b.resolve(uids[i]));
       }
     } finally {

@@ -133,8 +133,7 @@ export async function startCredentialServer(opts: CredentialServerOptions): Prom
 
   const gate = connectionGate({
     allowedUids: allowed,
-    resolveUid: (socket) =>
-      resolveUid(socket.remotePort ?? 0, socket.localPort ?? 0, { remote: socket.remoteAddress ?? '', local: socket.localAddress ?? '' }),
+    resolveUid: (socket) => resolveUid(socket.remotePort ?? 0, socket.localPort ?? 0, { remote: socket.remoteAddress ?? '', local: socket.localAddress ?? '' }),
     admit: (socket, uid) => {
       if (uid !== 'unchecked') peerUids.set(socket, uid);
       http.emit('connection', socket);

@@ -48,7 +48,9 @@ const instanceProfileSpec = shape<InstanceProfileSourceSpec>({
 
 const brokerSourceSpec = shape<BrokerSourceSpec>({
   spec: (raw, field) =>
-    typeof raw === 'object' && raw !== null && (raw as { strategy?: unknown }).strategy === 'instance-profile' ? instanceProfileSpec(raw, field) : stsSpec(raw, field),
+    typeof raw === 'object' && raw !== null && (raw as { strategy?: unknown }).strategy === 'instance-profile'
+      ? instanceProfileSpec(raw, field)
+      : stsSpec(raw, field),
   audit: shape<BrokerSourceSpec['audit']>({ path: str, jobId: int, jobKey: str, project: str, role: str }),
   jobDir: optional(str),
 });

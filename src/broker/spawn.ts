@@ -64,9 +64,7 @@ export async function spawnBroker(opts: SpawnBrokerOptions): Promise<SpawnedBrok
       if ('port' in msg) resolve(msg.port);
       else reject(new SystemFailure(`credentials broker failed to start: ${msg.error}`));
     });
-    child.once('exit', (code, signal) =>
-      reject(new SystemFailure(`credentials broker exited (${signal ?? `code ${code ?? '?'}`}) before it was ready`)),
-    );
+    child.once('exit', (code, signal) => reject(new SystemFailure(`credentials broker exited (${signal ?? `code ${code ?? '?'}`}) before it was ready`)));
   });
 
   let timer: NodeJS.Timeout | undefined;

@@ -19,7 +19,11 @@ export function formatDuration(seconds: number): string {
   if (seconds <= 0) return '0s';
   const parts: string[] = [];
   let rest = Math.round(seconds);
-  for (const [unit, size] of [['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;

@@ -10,7 +10,7 @@ export class ConfigError extends Error {
 export type Field<T> = { parse(raw: unknown, key: string): T; describe: string };
 
 export function show(raw: unknown): string {
-  const text = typeof raw === 'number' && !Number.isFinite(raw) ? String(raw) : JSON.stringify(raw) ?? String(raw);
+  const text = typeof raw === 'number' && !Number.isFinite(raw) ? String(raw) : (JSON.stringify(raw) ?? String(raw));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -24,7 +24,9 @@ export function parseConfigText(text: string, source: string): JobroleConfig {
   } catch (err) {
     if (err instanceof TomlError) {
       const first = err.message.split('\n')[0] ?? err.message;
-      throw new SystemFailure(`config ${source}: not valid TOML at line ${err.line}, column ${err.column}: ${first.replace(/^Invalid TOML document: /, '')}`, { cause: err });
+      throw new SystemFailure(`config ${source}: not valid TOML at line ${err.line}, column ${err.column}: ${first.replace(/^Invalid TOML document: /, '')}`, {
+        cause: err,
+      });
     }
     throw new SystemFailure(`config ${source}: not valid TOML: ${(err as Error).message}`, { cause: err });
   }
@@ -43,10 +45,9 @@ export async function loadConfig(path: string): Promise<JobroleConfig> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : `cannot be read (${code ?? String(err)})`;
-    throw new SystemFailure(
-      `config ${path} ${why}: pass --config <path>, set JOBROLE_CONFIG, or create ${DEFAULT_CONFIG_PATH} (see config.example.toml)`,
-      { cause: err },
-    );
+    throw new SystemFailure(`config ${path} ${why}: pass --config <path>, set JOBROLE_CONFIG, or create ${DEFAULT_CONFIG_PATH} (see config.example.toml)`, {
+      cause: err,
+    });
   }
   return parseConfigText(text, path);
 }

@@ -1,8 +1,15 @@
 // The config.toml schema: every key, its default and its rule; cross-key checks that keep policy honest.
 
 import type {
-  AllowConditions, AwsSection, DriverSection, GitlabSection, InstanceProfileSection, JobSection, JobroleConfig,
-  PolicySection, RoleConfig,
+  AllowConditions,
+  AwsSection,
+  DriverSection,
+  GitlabSection,
+  InstanceProfileSection,
+  JobSection,
+  JobroleConfig,
+  PolicySection,
+  RoleConfig,
 } from './types.js';
 import { parseServe } from './serve-section.js';
 import { DELIVERIES, STRATEGIES } from './types.js';
@@ -16,13 +23,16 @@ const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const USER_PREFIX = /^[a-z_][a-z0-9_-]{0,24}$/;
 const SIZE = /^[1-9]\d{0,15}[KMG]?$/;
 
-
 /**
  * Conditions whose facts only a verified ID token provides. `protected` is not one: gitlab-runner >= 18.3 sends
  * git_info.protected from GitLab; with an older runner the job needs an ID token, and the refusal says so.
  */
 export const ID_TOKEN_CONDITIONS = [
-  'environments', 'environment_protected', 'deployment_tiers', 'pipeline_sources', 'user_logins',
+  'environments',
+  'environment_protected',
+  'deployment_tiers',
+  'pipeline_sources',
+  'user_logins',
 ] as const satisfies ReadonlyArray<keyof AllowConditions>;
 
 const globs = list(str({ hint: 'a glob such as "group/*"', maxLength: 512 }), { max: 200 });
@@ -140,10 +150,14 @@ export function parseRole(raw: unknown, key: string): RoleConfig {
     throw new ConfigError(`${label}.instance_profile: required with strategy = "instance-profile" (the profile's ARN or name)`);
   }
   if (role.strategy !== 'instance-profile' && role.instance_profile !== '') {
-    throw new ConfigError(`${label}.instance_profile = "${role.instance_profile}": only used with strategy = "instance-profile" (strategy is "${role.strategy}")`);
+    throw new ConfigError(
+      `${label}.instance_profile = "${role.instance_profile}": only used with strategy = "instance-profile" (strategy is "${role.strategy}")`,
+    );
   }
   if (role.strategy === 'instance-profile' && role.delivery !== undefined && role.delivery !== 'endpoint') {
-    throw new ConfigError(`${label}.delivery = "${role.delivery}": strategy = "instance-profile" is always delivered through the per-job endpoint (the driver reads IMDS, the job never does); remove delivery or set it to "endpoint"`);
+    throw new ConfigError(
+      `${label}.delivery = "${role.delivery}": strategy = "instance-profile" is always delivered through the per-job endpoint (the driver reads IMDS, the job never does); remove delivery or set it to "endpoint"`,
+    );
   }
   return { ...role, allow: parseAllow(allow, `${label}.allow`) };
 }
@@ -167,7 +181,9 @@ function crossCheck(c: JobroleConfig): void {
       throw new ConfigError(`[[roles]] "${role.name}".strategy = "web-identity": needs [gitlab].url so the job's ID token is verified before it is used`);
     }
     if (delivery === 'web-identity-file' && role.strategy !== 'web-identity') {
-      throw new ConfigError(`[[roles]] "${role.name}": delivery "web-identity-file" works only with strategy = "web-identity" (strategy is "${role.strategy}")`);
+      throw new ConfigError(
+        `[[roles]] "${role.name}": delivery "web-identity-file" works only with strategy = "web-identity" (strategy is "${role.strategy}")`,
+      );
     }
     if (role.strategy === 'instance-profile' && c.driver.slots !== 1) {
       throw new ConfigError(
@@ -179,7 +195,9 @@ function crossCheck(c: JobroleConfig): void {
     throw new ConfigError(`[job].default_role = "${c.job.default_role}": no [[roles]] entry has that name (roles: ${[...names].join(', ') || 'none'})`);
   }
   if (c.job.source_identity === 'user_login' && c.gitlab.url === '') {
-    throw new ConfigError(`[job].source_identity = "user_login": the user's login is only trusted from a verified ID token; configure [gitlab].url or choose "job", "project" or "none"`);
+    throw new ConfigError(
+      `[job].source_identity = "user_login": the user's login is only trusted from a verified ID token; configure [gitlab].url or choose "job", "project" or "none"`,
+    );
   }
   if (c.job.role_variable === c.job.id_token_variable) {
     throw new ConfigError(`[job].role_variable and [job].id_token_variable are both "${c.job.role_variable}": they must differ`);
@@ -191,25 +209,37 @@ const PRIVATE_STATE_DIRS = ['jobs', 'slots', 'files', 'driver-cache'];
 
 function checkDirectories(d: DriverSection): void {
   const inside = (child: string, parent: string) => child === parent || child.startsWith(`${parent}/`);
-  for (const [key, dir] of [['builds_dir', d.builds_dir], ['cache_dir', d.cache_dir], ['home_dir', d.home_dir]] as const) {
+  for (const [key, dir] of [
+    ['builds_dir', d.builds_dir],
+    ['cache_dir', d.cache_dir],
+    ['home_dir', d.home_dir],
+  ] as const) {
     if (dir === d.state_dir) throw new ConfigError(`[driver].${key} = "${dir}": must not be state_dir itself`);
     for (const sub of PRIVATE_STATE_DIRS) {
       const priv = `${d.state_dir}/${sub}`;
-      if (inside(dir, priv) || inside(priv, dir)) throw new ConfigError(`[driver].${key} = "${dir}": overlaps the driver's private ${priv}; choose another directory`);
+      if (inside(dir, priv) || inside(priv, dir))
+        throw new ConfigError(`[driver].${key} = "${dir}": overlaps the driver's private ${priv}; choose another directory`);
     }
     if (inside(d.audit_log, dir)) throw new ConfigError(`[driver].audit_log = "${d.audit_log}": must not be inside ${key} (job users can write there)`);
   }
-  const pairs = [['builds_dir', d.builds_dir], ['cache_dir', d.cache_dir], ['home_dir', d.home_dir]] as const;
-  for (const [a, x] of pairs) for (const [b, y] of pairs) {
-    if (a < b && (inside(x, y) || inside(y, x))) throw new ConfigError(`[driver].${a} = "${x}" and [driver].${b} = "${y}" overlap; give each its own directory`);
-  }
+  const pairs = [
+    ['builds_dir', d.builds_dir],
+    ['cache_dir', d.cache_dir],
+    ['home_dir', d.home_dir],
+  ] as const;
+  for (const [a, x] of pairs)
+    for (const [b, y] of pairs) {
+      if (a < b && (inside(x, y) || inside(y, x)))
+        throw new ConfigError(`[driver].${a} = "${x}" and [driver].${b} = "${y}" overlap; give each its own directory`);
+    }
 }
 
 /** Validates a parsed TOML document into a JobroleConfig. Throws ConfigError with a precise message. */
 export function validateConfig(doc: Record<string, unknown>, source: string): JobroleConfig {
   const sections = ['driver', 'aws', 'job', 'gitlab', 'instance_profile', 'policy', 'roles', 'serve'];
   for (const key of Object.keys(doc)) {
-    if (!sections.includes(key)) throw new ConfigError(`[${key}]: unknown section or key (known: ${sections.map((s) => (s === 'roles' ? '[[roles]]' : `[${s}]`)).join(', ')})`);
+    if (!sections.includes(key))
+      throw new ConfigError(`[${key}]: unknown section or key (known: ${sections.map((s) => (s === 'roles' ? '[[roles]]' : `[${s}]`)).join(', ')})`);
   }
   const rolesRaw = doc.roles ?? [];
   if (!Array.isArray(rolesRaw)) throw new ConfigError('roles: expected [[roles]] entries (an array of tables)');

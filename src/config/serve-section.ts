@@ -26,7 +26,9 @@ export function parseServe(raw: unknown): ServeSection {
     throw new ConfigError(`[serve].${unset}: required because [serve].${set} is set (TLS needs both the certificate and its key)`);
   }
   if (s.tls_cert === '' && !isLoopback(addr.host)) {
-    throw new ConfigError(`[serve].listen = ${JSON.stringify(s.listen)}: without tls_cert/tls_key the broker would serve ID tokens and credentials over plain HTTP on a non-loopback address; set [serve].tls_cert and tls_key, or listen on 127.0.0.1 behind a TLS-terminating proxy`);
+    throw new ConfigError(
+      `[serve].listen = ${JSON.stringify(s.listen)}: without tls_cert/tls_key the broker would serve ID tokens and credentials over plain HTTP on a non-loopback address; set [serve].tls_cert and tls_key, or listen on 127.0.0.1 behind a TLS-terminating proxy`,
+    );
   }
   return s;
 }

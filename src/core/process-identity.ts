@@ -52,10 +52,7 @@ async function isOurs(record: { pid: number; startTime: string | undefined }, pr
  * match (or, with none recorded, the process must carry the broker's title). SIGTERM, wait up to graceMs,
  * then SIGKILL.
  */
-export async function stopBroker(
-  record: { pid: number; startTime: string | undefined },
-  opts: StopOptions,
-): Promise<'stopped' | 'not-running'> {
+export async function stopBroker(record: { pid: number; startTime: string | undefined }, opts: StopOptions): Promise<'stopped' | 'not-running'> {
   const procRoot = opts.procRoot ?? '/proc';
   const kill = opts.kill ?? ((pid, sig) => process.kill(pid, sig));
   const sleep = opts.sleep ?? defaultSleep;

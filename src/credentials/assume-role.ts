@@ -23,10 +23,16 @@ function explain(err: unknown, req: AssumeRoleRequest, attempts: number | undefi
   const msg = errorMessage(err);
   const role = `role "${req.roleName}" (${req.roleArn})`;
   if (isMissingHostCredentials(err)) {
-    return new SystemFailure(`cannot assume ${role}: this host has no AWS credentials (no instance profile, or the metadata service is unreachable from the driver): ${msg}`, { cause: err });
+    return new SystemFailure(
+      `cannot assume ${role}: this host has no AWS credentials (no instance profile, or the metadata service is unreachable from the driver): ${msg}`,
+      { cause: err },
+    );
   }
   if (isTransient(err)) {
-    return new SystemFailure(`STS did not answer AssumeRole for ${role}${attempts !== undefined ? ` after ${attempts} attempts` : ''} (${code || 'network error'}: ${msg}); the runner will retry the job`, { cause: err });
+    return new SystemFailure(
+      `STS did not answer AssumeRole for ${role}${attempts !== undefined ? ` after ${attempts} attempts` : ''} (${code || 'network error'}: ${msg}); the runner will retry the job`,
+      { cause: err },
+    );
   }
   switch (code) {
     case 'AccessDenied':
@@ -37,15 +43,25 @@ function explain(err: unknown, req: AssumeRoleRequest, attempts: number | undefi
       );
     case 'MalformedPolicyDocument':
     case 'MalformedPolicyDocumentException':
-      return new SystemFailure(`STS rejected the session policy of ${role}: ${msg}. Fix session_policy / policy_arns for this role in config.toml.`, { cause: err });
+      return new SystemFailure(`STS rejected the session policy of ${role}: ${msg}. Fix session_policy / policy_arns for this role in config.toml.`, {
+        cause: err,
+      });
     case 'PackedPolicyTooLarge':
     case 'PackedPolicyTooLargeException':
-      return new SystemFailure(`the session policy and tags of ${role} are too large for STS even without optional tags: ${msg}. Shorten session_policy or policy_arns.`, { cause: err });
+      return new SystemFailure(
+        `the session policy and tags of ${role} are too large for STS even without optional tags: ${msg}. Shorten session_policy or policy_arns.`,
+        { cause: err },
+      );
     case 'RegionDisabledException':
-      return new SystemFailure(`STS is not activated in region of [aws].region for this account: ${msg}. Activate it in IAM account settings or use another region/endpoint.`, { cause: err });
+      return new SystemFailure(
+        `STS is not activated in region of [aws].region for this account: ${msg}. Activate it in IAM account settings or use another region/endpoint.`,
+        { cause: err },
+      );
     case 'ExpiredToken':
     case 'ExpiredTokenException':
-      return new SystemFailure(`the host's own credentials have expired (${msg}); check the instance profile / credential source of the runner host`, { cause: err });
+      return new SystemFailure(`the host's own credentials have expired (${msg}); check the instance profile / credential source of the runner host`, {
+        cause: err,
+      });
     case 'ValidationError':
       return new SystemFailure(`STS rejected AssumeRole for ${role}: ${msg}`, { cause: err });
     default:
@@ -86,7 +102,13 @@ export async function assumeRoleSession(deps: { sts: STSClient }, req: AssumeRol
       if (err instanceof SystemFailure || err instanceof BuildFailure) throw err;
       const code = errorCode(err);
       const optional = req.tags?.optional.length ?? 0;
-      if ((code === 'PackedPolicyTooLarge' || code === 'PackedPolicyTooLargeException') && tags !== undefined && req.tags && tags.length > req.tags.required.length && optional > 0) {
+      if (
+        (code === 'PackedPolicyTooLarge' || code === 'PackedPolicyTooLargeException') &&
+        tags !== undefined &&
+        req.tags &&
+        tags.length > req.tags.required.length &&
+        optional > 0
+      ) {
         tags = [...req.tags.required];
         continue;
       }

@@ -41,12 +41,7 @@ export async function describeAssociation(ec2: EC2Client, instanceId: string): P
 }
 
 /** Describes until the association is no longer in a transition (associating / disassociating) or until `until`. */
-export async function settledAssociation(
-  ec2: EC2Client,
-  instanceId: string,
-  until: Date,
-  t: Timing,
-): Promise<Association | undefined> {
+export async function settledAssociation(ec2: EC2Client, instanceId: string, until: Date, t: Timing): Promise<Association | undefined> {
   for (;;) {
     const a = await describeAssociation(ec2, instanceId);
     if (a === undefined || a.state === 'associated') return a;

@@ -48,13 +48,20 @@ export async function waitOutPendingSwap(config: JobroleConfig, state: JobState,
   const pollMs = config.instance_profile.poll_interval_ms;
   const started = Date.now();
   let lateSince: number | undefined;
-  progress(`jobrole: the swap to ${undo.jobProfile} was never confirmed; watching the metadata service for up to ${windowMs / 1000} s in case it still arrives`);
+  progress(
+    `jobrole: the swap to ${undo.jobProfile} was never confirmed; watching the metadata service for up to ${windowMs / 1000} s in case it still arrives`,
+  );
   for (;;) {
     let served: string | undefined;
     try {
       served = await imds.roleName();
     } catch (err) {
-      throw new RestoreFailed(undo.instanceId, 'not-verified', `the instance metadata service did not answer while waiting for a late swap (${(err as Error).message})`, { cause: err });
+      throw new RestoreFailed(
+        undo.instanceId,
+        'not-verified',
+        `the instance metadata service did not answer while waiting for a late swap (${(err as Error).message})`,
+        { cause: err },
+      );
     }
     const now = Date.now();
     if (served !== baselineRole) {
@@ -63,7 +70,11 @@ export async function waitOutPendingSwap(config: JobroleConfig, state: JobState,
         progress(`jobrole: the metadata service now serves ${served ?? 'no role'} (the late swap); waiting for ${baselineRole ?? 'no role'} to come back`);
       }
       if (now - lateSince > settleMs) {
-        throw new RestoreFailed(undo.instanceId, 'not-verified', `the metadata service still serves ${served ?? 'no role'} instead of ${baselineRole ?? 'no role'} ${Math.round(settleMs / 1000)} s after a late swap`);
+        throw new RestoreFailed(
+          undo.instanceId,
+          'not-verified',
+          `the metadata service still serves ${served ?? 'no role'} instead of ${baselineRole ?? 'no role'} ${Math.round(settleMs / 1000)} s after a late swap`,
+        );
       }
     } else if (lateSince !== undefined) {
       progress(`jobrole: the metadata service serves ${baselineRole ?? 'no role'} again (${((now - started) / 1000).toFixed(1)} s)`);

@@ -48,18 +48,11 @@ export interface RestoreDeps {
 }
 
 /** Restore signing with the baseline credentials captured at prepare (cleanup, gc after a crash). */
-export async function restoreInstanceProfile(
-  undo: InstanceProfileUndo,
-  deps: RestoreDeps & { baseline: BaselineCredentials },
-): Promise<void> {
+export async function restoreInstanceProfile(undo: InstanceProfileUndo, deps: RestoreDeps & { baseline: BaselineCredentials }): Promise<void> {
   const now = deps.now ?? (() => new Date());
   const creds = fromBaseline(deps.baseline);
   if (creds.expiration.getTime() <= now().getTime()) {
-    throw new RestoreFailed(
-      undo.instanceId,
-      'credentials-expired',
-      `the driver credentials captured before the swap expired at ${deps.baseline.expiration}`,
-    );
+    throw new RestoreFailed(undo.instanceId, 'credentials-expired', `the driver credentials captured before the swap expired at ${deps.baseline.expiration}`);
   }
   await restoreWith(undo, deps.baseline.roleName, await deps.ec2(creds), deps);
 }
@@ -76,12 +69,7 @@ export async function restoreInstanceProfileAsOperator(
   await restoreWith(undo, deps.baselineRoleName, await deps.ec2(deps.credentials), deps);
 }
 
-async function restoreWith(
-  undo: InstanceProfileUndo,
-  baselineRoleName: string | undefined,
-  ec2: EC2Client,
-  deps: RestoreDeps,
-): Promise<void> {
+async function restoreWith(undo: InstanceProfileUndo, baselineRoleName: string | undefined, ec2: EC2Client, deps: RestoreDeps): Promise<void> {
   const t: Timing = {
     now: deps.now ?? (() => new Date()),
     sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
@@ -131,9 +119,7 @@ async function putBaselineBack(
         await ec2.send(new DisassociateIamInstanceProfileCommand({ AssociationId: current.associationId }));
       } else {
         progress?.(`jobrole: replacing profile ${current.profileArn ?? '?'} of ${undo.instanceId} with the baseline ${baseline}`);
-        await ec2.send(
-          new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: current.associationId, IamInstanceProfile: { Arn: baseline } }),
-        );
+        await ec2.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: current.associationId, IamInstanceProfile: { Arn: baseline } }));
       }
     } catch (err) {
       // Raced with another change (or our own earlier attempt): describe again and act on what is there.
@@ -161,10 +147,7 @@ async function waitForBaselineRole(
     }
     if (served === roleName) return;
     if (t.now().getTime() > until) {
-      fail(
-        'not-verified',
-        `EC2 shows the baseline profile but the metadata service still serves ${served ?? 'no role'} instead of ${roleName ?? 'no role'}`,
-      );
+      fail('not-verified', `EC2 shows the baseline profile but the metadata service still serves ${served ?? 'no role'} instead of ${roleName ?? 'no role'}`);
     }
     await t.sleep(t.pollIntervalMs);
   }

@@ -14,7 +14,10 @@ const jobrolePrefixed = (line: string) => (line.startsWith('jobrole: ') ? line :
 async function obtain(req: ObtainRequest): Promise<Obtained> {
   const { config, role, log, persist, state, layout, aws } = req;
   const [{ acquireHostLock }, { prepareInstanceProfile }, { lastSegment }, { instanceProfileRefresh }] = await Promise.all([
-    import('../state/host-lock.js'), import('./instance-profile.js'), import('./instance-profile-ec2.js'), import('./instance-profile-source.js'),
+    import('../state/host-lock.js'),
+    import('./instance-profile.js'),
+    import('./instance-profile-ec2.js'),
+    import('./instance-profile-source.js'),
   ]);
   await acquireHostLock(config.driver.state_dir, state().key, {
     isJobAlive: async (key) => {
@@ -82,14 +85,20 @@ function undo(state: JobState, req: UndoRequest): UndoStep[] {
       run: async () => {
         if (fenceProblem !== undefined) throw new Error(`not restored, host marked unhealthy: ${fenceProblem}`);
         const [{ restoreInstanceProfile, RestoreFailed, fromBaseline }, { unconfirmedSwap, waitOutPendingSwap }, { markUnhealthy }] = await Promise.all([
-          import('./instance-profile.js'), import('./instance-profile-pending.js'), import('../state/host-health.js'),
+          import('./instance-profile.js'),
+          import('./instance-profile-pending.js'),
+          import('../state/host-health.js'),
         ]);
         const progress = (line: string) => log.line(jobrolePrefixed(line));
         const ec2 = (credentials?: AwsCredentials) => aws.ec2(config.aws, credentials !== undefined ? { credentials } : {});
         const imds = aws.imds(config.aws);
         const restoreRecord = {
-          event: 'restore' as const, job_id: state.job.id, job_key: state.key, project: state.job.projectPath,
-          instance_id: record.instanceId, detail: `${record.jobProfile} → ${record.baselineProfileArn ?? 'no profile'}`,
+          event: 'restore' as const,
+          job_id: state.job.id,
+          job_key: state.key,
+          project: state.job.projectPath,
+          instance_id: record.instanceId,
+          detail: `${record.jobProfile} → ${record.baselineProfileArn ?? 'no profile'}`,
         };
         try {
           const pending = await unconfirmedSwap(state, () => ec2(fromBaseline(baseline)), imds);
@@ -105,7 +114,8 @@ function undo(state: JobState, req: UndoRequest): UndoStep[] {
           await audit.write({ ...restoreRecord, outcome: 'ok' });
         } catch (err) {
           // Whatever failed, the instance may carry the job's profile: no job runs here until an operator restores.
-          const reason = err instanceof RestoreFailed ? err.message : `could not restore the instance profile of ${record.instanceId}: ${(err as Error).message}`;
+          const reason =
+            err instanceof RestoreFailed ? err.message : `could not restore the instance profile of ${record.instanceId}: ${(err as Error).message}`;
           await markUnhealthy(config.driver.state_dir, reason);
           await audit.write({ ...restoreRecord, outcome: 'failed, host marked unhealthy', detail: (err as Error).message });
           throw err;

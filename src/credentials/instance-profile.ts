@@ -1,10 +1,6 @@
 // The instance-profile strategy: swap this instance's profile to the job's, wait until IMDS serves it, undo on failure.
 
-import {
-  AssociateIamInstanceProfileCommand,
-  ReplaceIamInstanceProfileAssociationCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import { AssociateIamInstanceProfileCommand, ReplaceIamInstanceProfileAssociationCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { ImdsClient } from '../aws/imds.js';
 import type { InstanceProfileSection, RoleConfig } from '../config/types.js';
@@ -13,24 +9,13 @@ import type { AwsCredentials, IssuedSession } from '../core/credential-types.js'
 import { SystemFailure } from '../core/exit-codes.js';
 import { describeAwsError } from '../aws/errors.js';
 import { fromBaseline, toBaseline, type BaselineCredentials } from './instance-profile-types.js';
-import {
-  lastSegment,
-  profileMatches,
-  profileSpec,
-  settledAssociation,
-  type Association,
-  type Timing,
-} from './instance-profile-ec2.js';
+import { lastSegment, profileMatches, profileSpec, settledAssociation, type Association, type Timing } from './instance-profile-ec2.js';
 import { waitForRole } from './instance-profile-propagation.js';
 import { RESTORE_COMMAND, RestoreFailed, restoreInstanceProfile } from './instance-profile-restore.js';
 
 export type { BaselineCredentials } from './instance-profile-types.js';
 export { parseBaseline, fromBaseline, toBaseline } from './instance-profile-types.js';
-export {
-  RestoreFailed,
-  restoreInstanceProfile,
-  restoreInstanceProfileAsOperator,
-} from './instance-profile-restore.js';
+export { RestoreFailed, restoreInstanceProfile, restoreInstanceProfileAsOperator } from './instance-profile-restore.js';
 
 export interface InstanceProfileDeps {
   imds: ImdsClient;

@@ -31,38 +31,46 @@ export type SourceSpec = SessionSpec | InstanceProfileSourceSpec;
 export async function sessionFromSpec(spec: SourceSpec, aws: Pick<AwsServices, 'sts'> = realAwsServices): Promise<IssuedSession> {
   if (spec.strategy === 'instance-profile') {
     const [{ instanceProfileSession }, { createImdsClient }, { nodeHttpFetch }] = await Promise.all([
-      import('./instance-profile-source.js'), import('../aws/imds.js'), import('../aws/http-fetch.js'),
+      import('./instance-profile-source.js'),
+      import('../aws/imds.js'),
+      import('../aws/http-fetch.js'),
     ]);
     // node:http, not the global fetch: the broker runs without WebAssembly, which fetch needs.
     return instanceProfileSession(spec, createImdsClient({ endpoint: spec.imdsEndpoint, fetch: nodeHttpFetch }));
   }
   if (spec.strategy === 'web-identity') {
     const { webIdentitySession } = await import('./web-identity.js');
-    if (spec.webIdentityToken === undefined) throw new BuildFailure(`role "${spec.roleName}" is assumed with the job's GitLab ID token, and the job supplied none (declare id_tokens: in the job)`);
+    if (spec.webIdentityToken === undefined)
+      throw new BuildFailure(`role "${spec.roleName}" is assumed with the job's GitLab ID token, and the job supplied none (declare id_tokens: in the job)`);
     // AssumeRoleWithWebIdentity is unsigned: placeholder credentials keep the SDK off the host's own chain.
     // One SDK attempt per call: webIdentitySession does its own bounded retries (IDPCommunicationError included).
     const sts = await aws.sts({ ...spec.aws, max_attempts: 1 }, { credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } });
-    return webIdentitySession({ sts, maxAttempts: spec.aws.max_attempts }, {
-      roleArn: spec.roleArn,
-      sessionName: spec.sessionName,
-      durationSeconds: spec.durationSeconds,
-      token: spec.webIdentityToken,
-      ...(spec.claims !== undefined ? { claims: spec.claims } : {}),
-      ...(spec.policy !== undefined ? { policy: spec.policy } : {}),
-      ...(spec.policyArns !== undefined ? { policyArns: spec.policyArns } : {}),
-    });
+    return webIdentitySession(
+      { sts, maxAttempts: spec.aws.max_attempts },
+      {
+        roleArn: spec.roleArn,
+        sessionName: spec.sessionName,
+        durationSeconds: spec.durationSeconds,
+        token: spec.webIdentityToken,
+        ...(spec.claims !== undefined ? { claims: spec.claims } : {}),
+        ...(spec.policy !== undefined ? { policy: spec.policy } : {}),
+        ...(spec.policyArns !== undefined ? { policyArns: spec.policyArns } : {}),
+      },
+    );
   }
   const { assumeRoleSession } = await import('./assume-role.js');
   const sts = await aws.sts(spec.aws);
-  return assumeRoleSession({ sts }, {
-    roleName: spec.roleName,
-    roleArn: spec.roleArn,
-    sessionName: spec.sessionName,
-    durationSeconds: spec.durationSeconds,
-    sourceIdentity: spec.sourceIdentity,
-    tags: spec.tags,
-    policy: spec.policy,
-    policyArns: spec.policyArns,
-  });
+  return assumeRoleSession(
+    { sts },
+    {
+      roleName: spec.roleName,
+      roleArn: spec.roleArn,
+      sessionName: spec.sessionName,
+      durationSeconds: spec.durationSeconds,
+      sourceIdentity: spec.sourceIdentity,
+      tags: spec.tags,
+      policy: spec.policy,
+      policyArns: spec.policyArns,
+    },
+  );
 }
-

@@ -16,7 +16,10 @@ export function sessionName(ctx: JobContext): string {
 
 /** Maps anything to STS's name charset [\w+=,.@-], 2..64 characters. */
 export function cleanName(value: string): string {
-  const cleaned = value.replace(/\//g, '.').replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+  const cleaned = value
+    .replace(/\//g, '.')
+    .replace(/[^\w+=,.@-]/g, '-')
+    .slice(0, 64);
   return cleaned.length >= 2 ? cleaned : cleaned.padEnd(2, '-');
 }
 
@@ -38,7 +41,9 @@ export function sourceIdentity(ctx: JobContext, source: SourceIdentitySource): s
 
 /** Tag values: [\p{L}\p{Z}\p{N}_.:/=+\-@], at most 256 characters. */
 export function cleanTagValue(value: string): string {
-  return Array.from(value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_')).slice(0, 256).join('');
+  return Array.from(value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_'))
+    .slice(0, 256)
+    .join('');
 }
 
 /** Session tags from the job: required ones always sent, optional ones dropped first on PackedPolicyTooLarge. */

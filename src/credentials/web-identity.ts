@@ -32,13 +32,35 @@ export interface WebIdentityRequest {
   policyArns?: string[];
 }
 
-const TRUST_REFUSALS = new Set(['InvalidIdentityTokenException', 'InvalidIdentityToken', 'IDPRejectedClaimException',
-  'IDPRejectedClaim', 'AccessDenied', 'AccessDeniedException']);
+const TRUST_REFUSALS = new Set([
+  'InvalidIdentityTokenException',
+  'InvalidIdentityToken',
+  'IDPRejectedClaimException',
+  'IDPRejectedClaim',
+  'AccessDenied',
+  'AccessDeniedException',
+]);
 const EXPIRED = new Set(['ExpiredTokenException', 'ExpiredToken']);
 /** Retried on top of the common transient errors: the IdP's outages and a few more network failures. */
-const TRANSIENT = new Set(['IDPCommunicationErrorException', 'IDPCommunicationError', 'Throttling', 'ThrottlingException',
-  'RequestLimitExceeded', 'TooManyRequestsException', 'ServiceUnavailable', 'InternalFailure', 'TimeoutError',
-  'RequestTimeout', 'RequestTimeoutException', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT = new Set([
+  'IDPCommunicationErrorException',
+  'IDPCommunicationError',
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'ServiceUnavailable',
+  'InternalFailure',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /** AWS's own message, without the token or anything shaped like a JWT, shortened. */
 function awsMessage(err: unknown, token: string): string {
@@ -57,9 +79,12 @@ function trustRefusal(code: string, err: unknown, req: WebIdentityRequest): Buil
   const c = req.claims;
   const host = c !== undefined ? providerHost(c.iss) : '<gitlab host>';
   const seen = c !== undefined ? ` This job's token has sub=${JSON.stringify(c.sub)} and aud=${JSON.stringify(c.aud)}.` : '';
-  return new BuildFailure(`STS refused AssumeRoleWithWebIdentity for role ${req.roleArn} (${code}: ${awsMessage(err, req.token)}). ` +
-    `Check the role's trust policy: Principal.Federated must be the IAM OIDC provider for ${host}, and its conditions on ` +
-    `"${host}:sub" and "${host}:aud" must match this job.${seen}`, { cause: err });
+  return new BuildFailure(
+    `STS refused AssumeRoleWithWebIdentity for role ${req.roleArn} (${code}: ${awsMessage(err, req.token)}). ` +
+      `Check the role's trust policy: Principal.Federated must be the IAM OIDC provider for ${host}, and its conditions on ` +
+      `"${host}:sub" and "${host}:aud" must match this job.${seen}`,
+    { cause: err },
+  );
 }
 
 export async function webIdentitySession(deps: WebIdentityDeps, req: WebIdentityRequest): Promise<IssuedSession> {
@@ -94,15 +119,21 @@ export async function webIdentitySession(deps: WebIdentityDeps, req: WebIdentity
       const code = errorCode(err) || 'UnknownError';
       if (TRUST_REFUSALS.has(code)) throw trustRefusal(code, err, req);
       if (EXPIRED.has(code)) {
-        throw new BuildFailure(`STS refused AssumeRoleWithWebIdentity for role ${req.roleArn}: the job's ID token has expired ` +
-          `(${code}). ID tokens last as long as the job's timeout; retry the job.`, { cause: err });
+        throw new BuildFailure(
+          `STS refused AssumeRoleWithWebIdentity for role ${req.roleArn}: the job's ID token has expired ` +
+            `(${code}). ID tokens last as long as the job's timeout; retry the job.`,
+          { cause: err },
+        );
       }
       if (!isTransient(err, TRANSIENT)) {
         throw new SystemFailure(`AssumeRoleWithWebIdentity for role ${req.roleArn} failed (${code}: ${awsMessage(err, req.token)}).`, { cause: err });
       }
       if (attempt >= maxAttempts) {
-        throw new SystemFailure(`AssumeRoleWithWebIdentity for role ${req.roleArn} kept failing (${code}: ${awsMessage(err, req.token)}) ` +
-          `after ${attempt} attempts; STS or GitLab's OIDC endpoint may be unreachable or throttled.`, { cause: err });
+        throw new SystemFailure(
+          `AssumeRoleWithWebIdentity for role ${req.roleArn} kept failing (${code}: ${awsMessage(err, req.token)}) ` +
+            `after ${attempt} attempts; STS or GitLab's OIDC endpoint may be unreachable or throttled.`,
+          { cause: err },
+        );
       }
       const cap = Math.min(10_000, 200 * 2 ** (attempt - 1));
       await sleep(Math.round(cap / 2 + random() * (cap / 2)));

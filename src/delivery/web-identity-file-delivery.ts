@@ -11,10 +11,13 @@ export const webIdentityFileDelivery: DeliveryMethod = {
   renews: true,
   async deliver({ config, role, obtained, secrets, idToken, state, persist, layout }) {
     const { writeWebIdentityFile, webIdentityEnv } = await import('./web-identity-file.js');
-    if (idToken === undefined) throw new BuildFailure(`role "${role.name}" is delivered as a web-identity token file, and the job supplied no ID token (declare id_tokens: in the job)`);
+    if (idToken === undefined)
+      throw new BuildFailure(`role "${role.name}" is delivered as a web-identity token file, and the job supplied no ID token (declare id_tokens: in the job)`);
     const files = await jobFilesFor(layout, state(), persist, secrets);
     const { path } = await writeWebIdentityFile(files.dir, idToken, files.owner, files.fileMode);
-    await persist({ jobEnv: { ...webIdentityEnv({ roleArn: role.arn, tokenFile: path, sessionName: obtained.session.sessionName }), ...regionEnv(config.aws.region) } });
+    await persist({
+      jobEnv: { ...webIdentityEnv({ roleArn: role.arn, tokenFile: path, sessionName: obtained.session.sessionName }), ...regionEnv(config.aws.region) },
+    });
   },
   // The token file is in the job's files directory, which cleanup always removes.
   teardown: () => [],

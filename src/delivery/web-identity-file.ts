@@ -28,7 +28,7 @@ export async function writeWebIdentityFile(dir: string, token: string, owner?: {
     fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const what = code === 'EEXIST' ? 'something already exists there (a symlink or a leftover file); refusing to follow or overwrite it' : code ?? 'error';
+    const what = code === 'EEXIST' ? 'something already exists there (a symlink or a leftover file); refusing to follow or overwrite it' : (code ?? 'error');
     throw new SystemFailure(`Cannot create the web-identity token file ${path}: ${what}.`, { cause: err });
   }
   try {

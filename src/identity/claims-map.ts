@@ -4,8 +4,21 @@ import type { JWTPayload } from 'jose';
 import type { VerifiedClaims } from './claims.js';
 
 const STRING_CLAIMS = [
-  'job_project_path', 'namespace_path', 'project_id', 'pipeline_id', 'job_id', 'ref', 'ref_type',
-  'environment', 'deployment_tier', 'pipeline_source', 'user_login', 'sha', 'ref_path', 'namespace_id', 'user_id',
+  'job_project_path',
+  'namespace_path',
+  'project_id',
+  'pipeline_id',
+  'job_id',
+  'ref',
+  'ref_type',
+  'environment',
+  'deployment_tier',
+  'pipeline_source',
+  'user_login',
+  'sha',
+  'ref_path',
+  'namespace_id',
+  'user_id',
 ] as const;
 const BOOLEAN_CLAIMS = ['ref_protected', 'environment_protected'] as const;
 

@@ -46,8 +46,10 @@ export async function discoverJwks(issuer: string, fetchFn: FetchLike, timeoutMs
   if (typeof doc !== 'object' || doc === null) throw new SystemFailure(`GitLab's OIDC discovery document at ${url} is not a JSON object.`);
   const { issuer: docIssuer, jwks_uri: jwksUri } = doc as { issuer?: unknown; jwks_uri?: unknown };
   if (typeof docIssuer !== 'string' || normaliseIssuer(docIssuer) !== iss) {
-    throw new SystemFailure(`The OIDC discovery document at ${url} names issuer ${JSON.stringify(docIssuer)}, ` +
-      `not ${JSON.stringify(iss)}: set [gitlab].url to exactly the GitLab instance's external URL.`);
+    throw new SystemFailure(
+      `The OIDC discovery document at ${url} names issuer ${JSON.stringify(docIssuer)}, ` +
+        `not ${JSON.stringify(iss)}: set [gitlab].url to exactly the GitLab instance's external URL.`,
+    );
   }
   if (typeof jwksUri !== 'string') throw new SystemFailure(`The OIDC discovery document at ${url} has no jwks_uri.`);
   let keysUrl: URL;
@@ -57,8 +59,10 @@ export async function discoverJwks(issuer: string, fetchFn: FetchLike, timeoutMs
     throw new SystemFailure(`The OIDC discovery document at ${url} has an invalid jwks_uri ${JSON.stringify(jwksUri)}.`);
   }
   if (keysUrl.origin !== new URL(iss).origin) {
-    throw new SystemFailure(`Refusing jwks_uri ${JSON.stringify(jwksUri)} from ${url}: it is not on the issuer's origin ` +
-      `${new URL(iss).origin}, so its keys cannot be trusted to speak for ${iss}.`);
+    throw new SystemFailure(
+      `Refusing jwks_uri ${JSON.stringify(jwksUri)} from ${url}: it is not on the issuer's origin ` +
+        `${new URL(iss).origin}, so its keys cannot be trusted to speak for ${iss}.`,
+    );
   }
   const body = await getJson(fetchFn, keysUrl.href, 'JWKS', timeoutMs);
   const parsed = parseJwks(body);

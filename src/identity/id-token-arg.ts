@@ -13,13 +13,18 @@ export async function readIdTokenArg(arg: string, stdin: () => Promise<string> =
   if (JWT_SHAPE.test(value)) return value;
   if (value === '-') return (await stdin()).trim();
   if (value === '' || value.length > MAX_PATH || value.includes('\n')) {
-    throw new SystemFailure('--id-token: expected the ID token itself (three base64url parts separated by dots), a file holding it, or "-" to read it from stdin; the value given is none of these (not shown: it may be a token)');
+    throw new SystemFailure(
+      '--id-token: expected the ID token itself (three base64url parts separated by dots), a file holding it, or "-" to read it from stdin; the value given is none of these (not shown: it may be a token)',
+    );
   }
   try {
     return (await readFile(value, 'utf8')).trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new SystemFailure(`--id-token: not an ID token, and no readable file by that name (${code}); pass the token itself, a file holding it, or "-" for stdin (the value is not shown: it may be a token)`, { cause: err });
+    throw new SystemFailure(
+      `--id-token: not an ID token, and no readable file by that name (${code}); pass the token itself, a file holding it, or "-" for stdin (the value is not shown: it may be a token)`,
+      { cause: err },
+    );
   }
 }
 

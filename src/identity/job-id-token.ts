@@ -17,15 +17,18 @@ export async function verifyJobIdToken(config: JobroleConfig, env: NodeJS.Proces
     return undefined;
   }
   const [{ verifyIdToken }, { jwksFromDiscovery }, { jwksFromFile }] = await Promise.all([
-    import('./verify.js'), import('./jwks-discovery.js'), import('./jwks-file.js'),
+    import('./verify.js'),
+    import('./jwks-discovery.js'),
+    import('./jwks-file.js'),
   ]);
-  const keys = g.jwks_file !== ''
-    ? jwksFromFile(g.jwks_file)
-    : jwksFromDiscovery({
-        issuer: g.url,
-        cachePath: join(stateLayout(config.driver.state_dir).cache, 'jwks.json'),
-        ttlSeconds: g.jwks_cache_ttl,
-        warn: (m) => log.warn(m),
-      });
+  const keys =
+    g.jwks_file !== ''
+      ? jwksFromFile(g.jwks_file)
+      : jwksFromDiscovery({
+          issuer: g.url,
+          cachePath: join(stateLayout(config.driver.state_dir).cache, 'jwks.json'),
+          ttlSeconds: g.jwks_cache_ttl,
+          warn: (m) => log.warn(m),
+        });
   return verifyIdToken(raw.trim(), { issuer: g.url, audience: g.audience, keys, clockSkewSeconds: g.clock_skew, tokenName: name });
 }

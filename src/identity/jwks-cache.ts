@@ -38,8 +38,10 @@ async function ensureCacheDir(path: string): Promise<void> {
     throw new SystemFailure(`The JWKS cache directory ${dir} is a symlink or not a directory; refusing to use it.`);
   }
   if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-    throw new SystemFailure(`The JWKS cache directory ${dir} is writable by another user (owner ${st.uid}, mode ` +
-      `${(st.mode & 0o777).toString(8)}); anyone who can write there could plant signing keys. Make it 0700 and owned by the driver's user.`);
+    throw new SystemFailure(
+      `The JWKS cache directory ${dir} is writable by another user (owner ${st.uid}, mode ` +
+        `${(st.mode & 0o777).toString(8)}); anyone who can write there could plant signing keys. Make it 0700 and owned by the driver's user.`,
+    );
   }
 }
 
@@ -64,8 +66,13 @@ export async function readJwksCache(path: string, issuer: string, warn: (msg: st
     }
     const doc = JSON.parse(await fh.readFile('utf8')) as Partial<JwksCacheEntry>;
     const parsed = parseJwks(doc.jwks);
-    if (typeof doc.issuer !== 'string' || normaliseIssuer(doc.issuer) !== normaliseIssuer(issuer) ||
-        typeof doc.fetchedAt !== 'number' || typeof doc.jwksUri !== 'string' || 'error' in parsed) {
+    if (
+      typeof doc.issuer !== 'string' ||
+      normaliseIssuer(doc.issuer) !== normaliseIssuer(issuer) ||
+      typeof doc.fetchedAt !== 'number' ||
+      typeof doc.jwksUri !== 'string' ||
+      'error' in parsed
+    ) {
       warn(`JWKS cache ${path} is for another issuer or damaged; ignoring it.`);
       return undefined;
     }

@@ -88,7 +88,9 @@ export function jwksFromDiscovery(opts: DiscoveryOptions): JwksSource {
       const a = Number.isFinite(last) ? age(last) : undefined;
       if (a !== undefined && a < minRefetchMs) {
         if (lastFailure !== undefined) {
-          throw new SystemFailure(`The ID token names a key the cached keys lack, and GitLab's keys cannot be fetched: ${lastFailure.message}`, { cause: lastFailure });
+          throw new SystemFailure(`The ID token names a key the cached keys lack, and GitLab's keys cannot be fetched: ${lastFailure.message}`, {
+            cause: lastFailure,
+          });
         }
         return { why: `GitLab's keys were fetched ${Math.round(a / 1000)} s ago, so they are not fetched again yet` };
       }

@@ -13,8 +13,10 @@ export function jwksFromFile(path: string): JwksSource {
       text = await readFile(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new SystemFailure(`Cannot read the JWKS file ${path} ([gitlab].jwks_file): ${code}. ` +
-        'Copy the keys from <gitlab>/oauth/discovery/keys to that path.', { cause: err });
+      throw new SystemFailure(
+        `Cannot read the JWKS file ${path} ([gitlab].jwks_file): ${code}. ` + 'Copy the keys from <gitlab>/oauth/discovery/keys to that path.',
+        { cause: err },
+      );
     }
     let doc: unknown;
     try {
@@ -33,8 +35,9 @@ export function jwksFromFile(path: string): JwksSource {
       return loaded;
     },
     async refresh(): Promise<RefreshResult> {
-      return { why: `keys come from the static file ${path} ([gitlab].jwks_file), which is never refetched; ` +
-        'update it after GitLab rotates its signing key' };
+      return {
+        why: `keys come from the static file ${path} ([gitlab].jwks_file), which is never refetched; ` + 'update it after GitLab rotates its signing key',
+      };
     },
   };
 }

@@ -21,17 +21,16 @@ export function parseJwks(value: unknown): { jwks: JSONWebKeySet } | { error: st
   if (typeof value !== 'object' || value === null || !('keys' in value) || !Array.isArray(value.keys)) {
     return { error: 'it is not a JWKS document (expected an object with a "keys" array)' };
   }
-  const keys = value.keys.filter((k: unknown): k is JSONWebKeySet['keys'][number] =>
-    typeof k === 'object' && k !== null && typeof (k as { kty?: unknown }).kty === 'string');
+  const keys = value.keys.filter(
+    (k: unknown): k is JSONWebKeySet['keys'][number] => typeof k === 'object' && k !== null && typeof (k as { kty?: unknown }).kty === 'string',
+  );
   if (!keys.some((k) => k.kty === 'RSA')) return { error: 'it holds no RSA key (GitLab signs ID tokens with RS256)' };
   return { jwks: { keys } };
 }
 
 /** True when the set has an RSA signing key usable for this key id (any RSA key when the token names none). */
 export function hasKeyFor(jwks: JSONWebKeySet, kid: string | undefined): boolean {
-  return jwks.keys.some((k) =>
-    k.kty === 'RSA' &&
-    (k.use === undefined || k.use === 'sig') &&
-    (k.alg === undefined || k.alg === 'RS256') &&
-    (kid === undefined || k.kid === kid));
+  return jwks.keys.some(
+    (k) => k.kty === 'RSA' && (k.use === undefined || k.use === 'sig') && (k.alg === undefined || k.alg === 'RS256') && (kid === undefined || k.kid === kid),
+  );
 }

@@ -68,8 +68,9 @@ export async function verifyIdToken(raw: string, opts: VerifyOptions): Promise<V
     const again = await opts.keys.refresh();
     if (again.jwks === undefined || !hasKeyFor(again.jwks, kid)) {
       const why = again.jwks === undefined ? again.why : 'not even after fetching them again';
-      throw refuse(`it is signed with key id ${shown(kid)}, which is not among ${opts.keys.description} (${why}); ` +
-        'it was not signed by this GitLab instance');
+      throw refuse(
+        `it is signed with key id ${shown(kid)}, which is not among ${opts.keys.description} (${why}); ` + 'it was not signed by this GitLab instance',
+      );
     }
     jwks = again.jwks;
   }
@@ -90,8 +91,10 @@ export async function verifyIdToken(raw: string, opts: VerifyOptions): Promise<V
   }
 
   if (typeof payload.iat === 'number' && payload.iat > nowSec + skew) {
-    throw refuse(`it claims to be issued at ${iso(payload.iat)}, ${payload.iat - nowSec} s in the future ` +
-      `(more than the ${skew} s of clock skew allowed); check this host's clock`);
+    throw refuse(
+      `it claims to be issued at ${iso(payload.iat)}, ${payload.iat - nowSec} s in the future ` +
+        `(more than the ${skew} s of clock skew allowed); check this host's clock`,
+    );
   }
   const { sub, exp, iss } = payload;
   const projectPath = payload.project_path;
@@ -125,12 +128,17 @@ function explain(err: unknown, c: ExplainCtx): BuildFailure {
       case 'iss':
         return refuse(`it was issued by ${shown(p.iss)}, not by this runner's GitLab ${shown(c.issuer)} ([gitlab].url)`, err);
       case 'aud':
-        return refuse(`its audience ${shown(p.aud)} is not ${shown(c.audience)}; set it in .gitlab-ci.yml: ` +
-          `id_tokens: { ${c.name === 'ID token' ? 'JOBROLE_ID_TOKEN' : c.name}: { aud: ${shown(c.audience)} } }`, err);
+        return refuse(
+          `its audience ${shown(p.aud)} is not ${shown(c.audience)}; set it in .gitlab-ci.yml: ` +
+            `id_tokens: { ${c.name === 'ID token' ? 'JOBROLE_ID_TOKEN' : c.name}: { aud: ${shown(c.audience)} } }`,
+          err,
+        );
       case 'nbf': {
         const nbf = p.nbf;
-        return refuse(`it is not valid before ${typeof nbf === 'number' ? iso(nbf) : shown(nbf)} ` +
-          `(clock skew allowed: ${c.skew} s); check this host's clock`, err);
+        return refuse(
+          `it is not valid before ${typeof nbf === 'number' ? iso(nbf) : shown(nbf)} ` + `(clock skew allowed: ${c.skew} s); check this host's clock`,
+          err,
+        );
       }
       default:
         return refuse(`its ${shown(err.claim)} claim is invalid`, err);

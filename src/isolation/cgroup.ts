@@ -24,13 +24,20 @@ export interface JobLimits {
 /** The cgroup2 mount of this host, from /proc/self/mountinfo; undefined when there is none. */
 export async function detectCgroup2(mountinfoPath = '/proc/self/mountinfo'): Promise<Cgroup2 | undefined> {
   const text = await readFile(mountinfoPath, 'utf8').catch(() => '');
-  const mounts = text.split('\n').map((l) => {
-    const [left, right] = l.split(' - ');
-    return { mp: (left ?? '').split(' ')[4], fstype: (right ?? '').split(' ')[0] };
-  }).filter((m) => m.fstype === 'cgroup2' && m.mp !== undefined).map((m) => m.mp as string);
+  const mounts = text
+    .split('\n')
+    .map((l) => {
+      const [left, right] = l.split(' - ');
+      return { mp: (left ?? '').split(' ')[4], fstype: (right ?? '').split(' ')[0] };
+    })
+    .filter((m) => m.fstype === 'cgroup2' && m.mp !== undefined)
+    .map((m) => m.mp as string);
   const mount = mounts.includes('/sys/fs/cgroup') ? '/sys/fs/cgroup' : mounts.find((m) => m.startsWith('/sys/fs/cgroup'));
   if (mount === undefined) return undefined;
-  const controllers = (await readFile(join(mount, 'cgroup.controllers'), 'utf8').catch(() => '')).trim().split(/\s+/).filter((c) => c !== '');
+  const controllers = (await readFile(join(mount, 'cgroup.controllers'), 'utf8').catch(() => ''))
+    .trim()
+    .split(/\s+/)
+    .filter((c) => c !== '');
   return { mount, controllers };
 }
 
@@ -54,11 +61,15 @@ export async function createJobCgroup(cg: Cgroup2, name: string, limits: JobLimi
   if (!/^[A-Za-z0-9_.-]{1,80}$/.test(name)) throw new Error(`invalid cgroup name ${JSON.stringify(name)}`);
   const missing = missingControllers(cg, limits);
   if (missing.length > 0) {
-    throw new Error(`cgroup v2 at ${cg.mount} offers no ${missing.join(', ')} controller (it has: ${cg.controllers.join(' ') || 'none'}): unset [driver].job_pids_max / job_memory_max, or boot with the unified cgroup hierarchy`);
+    throw new Error(
+      `cgroup v2 at ${cg.mount} offers no ${missing.join(', ')} controller (it has: ${cg.controllers.join(' ') || 'none'}): unset [driver].job_pids_max / job_memory_max, or boot with the unified cgroup hierarchy`,
+    );
   }
   const controllers = [...(limits.pidsMax > 0 ? ['pids'] : []), ...(limits.memoryMax !== '' ? ['memory'] : [])];
   const parent = join(cg.mount, CGROUP_PARENT);
-  await mkdir(parent, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
+  await mkdir(parent, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   if (controllers.length > 0) {
     await enable(cg.mount, controllers);
     await enable(parent, controllers);
@@ -83,7 +94,10 @@ async function procsOf(dir: string): Promise<number[]> {
     if (e.code === 'ENOENT') return '';
     throw e;
   });
-  return text.split('\n').filter((l) => l !== '').map(Number);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map(Number);
 }
 
 /**
@@ -91,15 +105,30 @@ async function procsOf(dir: string): Promise<number[]> {
  * waits until it is empty and removes it. Missing group: nothing to do.
  */
 export async function killAndRemoveCgroup(dir: string, timeoutMs = 5000): Promise<void> {
-  if (!(await access(dir).then(() => true, () => false))) return;
-  const hasKill = await access(join(dir, 'cgroup.kill')).then(() => true, () => false);
+  if (
+    !(await access(dir).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return;
+  const hasKill = await access(join(dir, 'cgroup.kill')).then(
+    () => true,
+    () => false,
+  );
   const until = Date.now() + timeoutMs;
   for (;;) {
     const pids = await procsOf(dir);
     if (pids.length === 0) break;
     if (Date.now() > until) throw new Error(`cgroup ${dir} still holds processes ${pids.slice(0, 10).join(', ')} after ${timeoutMs} ms`);
     if (hasKill) await writeFile(join(dir, 'cgroup.kill'), '1');
-    else for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    else
+      for (const pid of pids)
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
     await delay(20);
   }
   for (;;) {

@@ -66,8 +66,7 @@ export async function installImdsBlock(uids: number[], deps: FirewallDeps = {}):
 }
 
 type Json = unknown;
-const obj = (v: Json): Record<string, Json> | undefined =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, Json>) : undefined;
+const obj = (v: Json): Record<string, Json> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, Json>) : undefined);
 
 /** The values a match's right-hand side accepts (a value or an anonymous set); undefined for other forms. */
 function values(right: Json): (string | number)[] | undefined {
@@ -132,7 +131,8 @@ export async function verifyImdsBlock(uids: number[], deps: FirewallDeps = {}): 
   const wanted = checkUids(uids);
   const args = ['-j', 'list', 'table', 'inet', table];
   const r = await run('nft', args);
-  if (r.exitCode !== 0) return { ok: false, problem: `IMDS firewall table inet ${table} cannot be read: ${describeFailure('nft', args, r)}; run \`jobrole host init\`` };
+  if (r.exitCode !== 0)
+    return { ok: false, problem: `IMDS firewall table inet ${table} cannot be read: ${describeFailure('nft', args, r)}; run \`jobrole host init\`` };
   let items: Json[];
   try {
     const doc = obj(JSON.parse(r.stdout));

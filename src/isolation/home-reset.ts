@@ -37,7 +37,9 @@ export async function resetJobHome(user: JobUser, deps: ResetDeps = {}): Promise
   if (!isAbsolute(user.home) || user.home === '/') throw new Error(`job user ${user.name} has home "${user.home}": refusing to reset it`);
   const run = deps.run ?? runCommand;
   const problems: string[] = [];
-  const note = (r: FreshDirResult) => { if (r.leftover !== undefined) problems.push(`old home ${r.leftover} kept: ${r.leftoverWhy ?? ''}`); };
+  const note = (r: FreshDirResult) => {
+    if (r.leftover !== undefined) problems.push(`old home ${r.leftover} kept: ${r.leftoverWhy ?? ''}`);
+  };
   if (!(await isPristine(user))) {
     note(await replaceWithFreshDir(user, user.home, 0o700, run));
     const r = await runAsJobUser(user, ['mkdir', '-m', '0700', '--', jobTmpDir(user)], run);

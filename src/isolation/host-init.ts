@@ -41,9 +41,11 @@ async function checkConfig(path: string): Promise<string[]> {
   if (st === undefined) return [`config ${path} not found: nothing to check`];
   const warnings: string[] = [];
   if (st.isSymbolicLink()) warnings.push(`warning: config ${path} is a symlink; point [--config] at the file itself`);
-  if (st.uid !== 0) warnings.push(`warning: config ${path} is owned by uid ${st.uid}, not root: whoever owns it decides which jobs get which roles (chown root:root)`);
+  if (st.uid !== 0)
+    warnings.push(`warning: config ${path} is owned by uid ${st.uid}, not root: whoever owns it decides which jobs get which roles (chown root:root)`);
   if ((st.mode & 0o022) !== 0) warnings.push(`warning: config ${path} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}): chmod 0600`);
-  if ((st.mode & 0o004) !== 0) warnings.push(`warning: config ${path} is readable by others, job users included (mode ${(st.mode & 0o777).toString(8)}): chmod 0600`);
+  if ((st.mode & 0o004) !== 0)
+    warnings.push(`warning: config ${path} is readable by others, job users included (mode ${(st.mode & 0o777).toString(8)}): chmod 0600`);
   return warnings.length > 0 ? warnings : [`config ${path} in place (root-owned, not open to others)`];
 }
 
@@ -58,15 +60,19 @@ export async function hostInit(opts: HostInitOptions, deps: HostInitDeps = {}): 
   // These are jobrole's own directories (host init sets their owner and mode), so none may be a system directory.
   for (const [key, p] of Object.entries({ state_dir: opts.stateDir, builds_dir: opts.buildsDir, cache_dir: opts.cacheDir, home_dir: opts.homeRoot })) {
     if (isSystemDir(p)) {
-      throw new Error(`[driver].${key} = "${p}" is a directory the whole host shares; host init would take it over (owner and mode): give jobrole a directory of its own, e.g. /var/lib/jobrole/${key.replace('_dir', '')}`);
+      throw new Error(
+        `[driver].${key} = "${p}" is a directory the whole host shares; host init would take it over (owner and mode): give jobrole a directory of its own, e.g. /var/lib/jobrole/${key.replace('_dir', '')}`,
+      );
     }
   }
   const auditDir = dirname(opts.auditLog);
   // The audit log's directory is jobrole's own only if host init makes it (or made it: root, 0700). An existing
   // other directory, /var/log above all, is shared: checked, never changed.
   const auditExisting = await lstat(auditDir).catch(() => undefined);
-  const auditShared = auditDir !== opts.stateDir && (isSystemDir(auditDir) ||
-    (auditExisting !== undefined && !(auditExisting.isDirectory() && auditExisting.uid === 0 && (auditExisting.mode & 0o7777) === 0o700)));
+  const auditShared =
+    auditDir !== opts.stateDir &&
+    (isSystemDir(auditDir) ||
+      (auditExisting !== undefined && !(auditExisting.isDirectory() && auditExisting.uid === 0 && (auditExisting.mode & 0o7777) === 0o700)));
   const auditLine = auditShared ? await checkSharedDir(auditDir, '[driver].audit_log', 'the audit log') : undefined;
   const lines: string[] = [];
   const users: JobUser[] = await ensureJobUsers(
@@ -88,7 +94,10 @@ export async function hostInit(opts: HostInitOptions, deps: HostInitDeps = {}): 
   if (auditLine !== undefined) lines.push(auditLine);
   else if (auditDir !== opts.stateDir) lines.push(say(`audit log dir ${auditDir}`, await ensureOwnedDir(auditDir, 0, 0, 0o700), 'root, 0700'));
 
-  for (const [what, root] of [['builds', opts.buildsDir], ['cache', opts.cacheDir]] as const) {
+  for (const [what, root] of [
+    ['builds', opts.buildsDir],
+    ['cache', opts.cacheDir],
+  ] as const) {
     lines.push(say(`${what} dir ${root}`, await ensureOwnedDir(root, 0, 0, 0o755), 'root, 0755'));
     for (const [i, u] of users.entries()) {
       const dir = join(root, `slot${i + 1}`);
@@ -125,6 +134,8 @@ async function sandboxPrerequisites(run: CommandRunner): Promise<string[]> {
   const keyctl = (await run('keyctl', ['--version'])).exitCode === 0;
   return [
     'sandbox tools (unshare, nsenter, setsid, setpriv, mount) in place',
-    keyctl ? 'keyctl in place (job users\' keyrings are cleared at cleanup)' : 'warning: keyctl is missing: install keyutils, or cleanup cannot clear job users\' keyrings and quarantines their slots',
+    keyctl
+      ? "keyctl in place (job users' keyrings are cleared at cleanup)"
+      : "warning: keyctl is missing: install keyutils, or cleanup cannot clear job users' keyrings and quarantines their slots",
   ];
 }

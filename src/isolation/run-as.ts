@@ -24,16 +24,7 @@ export interface SpawnSpec {
 export function dropPrivilegeArgs(uid: number, gid: number): string[] {
   if (!Number.isInteger(uid) || uid <= 0) throw new Error(`refusing to run as uid ${uid}: job users must have a non-zero uid`);
   if (!Number.isInteger(gid) || gid <= 0) throw new Error(`refusing to run with gid ${gid}: job users must have a non-zero gid`);
-  return [
-    `--reuid=${uid}`,
-    `--regid=${gid}`,
-    '--clear-groups',
-    '--inh-caps=-all',
-    '--ambient-caps=-all',
-    '--bounding-set=-all',
-    '--no-new-privs',
-    '--',
-  ];
+  return [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
 }
 
 /** The job user's own temp dir (created by ensureJobUsers / resetJobHome). */

@@ -31,7 +31,8 @@ export function shq(s: string): string {
 }
 
 function checkPath(p: string): string {
-  if (!posix.isAbsolute(p) || posix.normalize(p) !== p || p === '/') throw new Error(`sandbox path ${JSON.stringify(p)} must be absolute, normalized and not /`);
+  if (!posix.isAbsolute(p) || posix.normalize(p) !== p || p === '/')
+    throw new Error(`sandbox path ${JSON.stringify(p)} must be absolute, normalized and not /`);
   return p;
 }
 
@@ -77,7 +78,11 @@ export function sandboxSetupScript(m: SandboxMounts): string {
   keep.forEach((k, i) => {
     ops.push({
       path: k.path,
-      cmd: [`mkdir -p -- ${shq(k.path)}`, `mount --bind -- ${S}/keep/${i} ${shq(k.path)}`, ...(k.readOnly === true ? [`mount -o remount,bind,ro -- ${shq(k.path)}`] : [])],
+      cmd: [
+        `mkdir -p -- ${shq(k.path)}`,
+        `mount --bind -- ${S}/keep/${i} ${shq(k.path)}`,
+        ...(k.readOnly === true ? [`mount -o remount,bind,ro -- ${shq(k.path)}`] : []),
+      ],
     });
   });
   ops.sort((a, b) => depth(a.path) - depth(b.path));

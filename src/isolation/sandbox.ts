@@ -32,7 +32,12 @@ export interface StartOptions {
 
 async function childrenOf(pid: number): Promise<number[]> {
   const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => undefined);
-  if (text !== undefined) return text.trim().split(/\s+/).filter((s) => s !== '').map(Number);
+  if (text !== undefined)
+    return text
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s !== '')
+      .map(Number);
   // Kernels without CONFIG_PROC_CHILDREN: scan for the parent pid.
   const { readdir } = await import('node:fs/promises');
   const out: number[] = [];
@@ -78,7 +83,12 @@ export async function startSandbox(opts: StartOptions): Promise<SandboxRecord> {
   child.unref();
   const exited = new Promise<string>((resolve) => child.once('exit', (code, sig) => resolve(`unshare exited (${sig ?? code})`)));
   const unshareExe = await readlink(`/proc/${unsharePid}/exe`).catch(() => '/usr/bin/unshare');
-  const initPid = await Promise.race([waitForInit(unsharePid, unshareExe, 5000), exited.then((why) => { throw new Error(`the sandbox did not start: ${why}; does this kernel allow PID and mount namespaces?`); })]);
+  const initPid = await Promise.race([
+    waitForInit(unsharePid, unshareExe, 5000),
+    exited.then((why) => {
+      throw new Error(`the sandbox did not start: ${why}; does this kernel allow PID and mount namespaces?`);
+    }),
+  ]);
   const startTime = (await readProcStat(initPid))?.startTime;
   let record: SandboxRecord = { initPid, startTime };
   await opts.onStarted(record);

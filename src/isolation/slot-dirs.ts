@@ -21,7 +21,9 @@ async function rootOnlyParent(dir: string): Promise<void> {
   const parent = dirname(dir);
   const st = await lstat(parent);
   if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
-    throw new Error(`${parent} must be a root-owned directory that nobody else can write (owner ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}): refusing to replace ${dir} in it`);
+    throw new Error(
+      `${parent} must be a root-owned directory that nobody else can write (owner ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}): refusing to replace ${dir} in it`,
+    );
   }
 }
 
@@ -53,12 +55,18 @@ export async function deleteTrash(trash: string, user: JobUser, run: CommandRunn
     const running: number[] = [];
     for (const uid of owners) if (uid !== 0 && (await tasksOfUid(uid)).length > 0) running.push(uid);
     if (owners.has(0)) {
-      return { leftover: trash, leftoverWhy: `it holds root-owned entries (hard links?) that a job user could not have deleted: look at it and remove it by hand` };
+      return {
+        leftover: trash,
+        leftoverWhy: `it holds root-owned entries (hard links?) that a job user could not have deleted: look at it and remove it by hand`,
+      };
     }
     if (running.length > 0) {
       await chown(trash, 0, 0);
       await chmod(trash, 0o700);
-      return { leftover: trash, leftoverWhy: `it holds entries of uid ${running.join(', ')}, which still run${del.exitCode !== 0 ? `; as ${user.name}: ${describeFailure('find', ['-delete'], del)}` : ''}` };
+      return {
+        leftover: trash,
+        leftoverWhy: `it holds entries of uid ${running.join(', ')}, which still run${del.exitCode !== 0 ? `; as ${user.name}: ${describeFailure('find', ['-delete'], del)}` : ''}`,
+      };
     }
     const r = await run('rm', ['-rf', '--one-file-system', '--', trash]);
     if (r.exitCode !== 0) return { leftover: trash, leftoverWhy: describeFailure('rm', ['-rf', '--one-file-system', '--', trash], r) };

@@ -48,12 +48,20 @@ export async function lookupJobUser(name: string, deps: UserDeps = {}): Promise<
 async function supplementaryGroups(user: JobUser, run: CommandRunner): Promise<number[]> {
   const r = await run('id', ['-G', user.name]);
   if (r.exitCode !== 0) throw new Error(`listing groups of ${user.name}: ${describeFailure('id', ['-G', user.name], r)}`);
-  return r.stdout.trim().split(/\s+/).filter((g) => g !== '').map(Number).filter((g) => g !== user.gid);
+  return r.stdout
+    .trim()
+    .split(/\s+/)
+    .filter((g) => g !== '')
+    .map(Number)
+    .filter((g) => g !== user.gid);
 }
 
 async function ensureHomeRoot(homeRoot: string, log: (l: string) => void): Promise<void> {
   if (!isAbsolute(homeRoot)) throw new Error(`[driver].home_dir must be an absolute path, got "${homeRoot}"`);
-  const existed = await lstat(homeRoot).then(() => true, () => false);
+  const existed = await lstat(homeRoot).then(
+    () => true,
+    () => false,
+  );
   if (!existed) {
     await mkdir(homeRoot, { recursive: true, mode: 0o755 });
     await chmod(homeRoot, 0o755);
@@ -81,10 +89,7 @@ async function createUser(name: string, slot: number, home: string, run: Command
  * own group and no other, home <homeRoot>/<name> (0700, theirs) with a tmp/ inside. Existing users that
  * look like ours are left alone; one with another home, uid 0 or extra groups is refused, never adopted.
  */
-export async function ensureJobUsers(
-  opts: { prefix: string; slots: number; homeRoot: string },
-  deps: UserDeps = {},
-): Promise<JobUser[]> {
+export async function ensureJobUsers(opts: { prefix: string; slots: number; homeRoot: string }, deps: UserDeps = {}): Promise<JobUser[]> {
   const run = deps.run ?? runCommand;
   const log = deps.log ?? (() => {});
   if (!Number.isInteger(opts.slots) || opts.slots < 1) throw new Error(`[driver].slots must be an integer >= 1, got ${String(opts.slots)}`);

@@ -52,12 +52,15 @@ async function centralPolicy(config: JobroleConfig, deps: DoctorDeps, now: () =>
   const warnings: string[] = [];
   try {
     // cache_ttl 0: doctor always asks SSM, and says so when it had to fall back to the cache.
-    const merged = await withCentralPolicy({ ...config, policy: { ...config.policy, cache_ttl: 0 } }, {
-      ssm: deps.ssm ?? once(() => ssmClient(config.aws)),
-      cacheDir: stateLayout(config.driver.state_dir).cache,
-      now,
-      warn: (m) => warnings.push(m),
-    });
+    const merged = await withCentralPolicy(
+      { ...config, policy: { ...config.policy, cache_ttl: 0 } },
+      {
+        ssm: deps.ssm ?? once(() => ssmClient(config.aws)),
+        cacheDir: stateLayout(config.driver.state_dir).cache,
+        now,
+        warn: (m) => warnings.push(m),
+      },
+    );
     return {
       config: { ...merged, policy: config.policy },
       results: [pass(`central policy ${name}: ${merged.roles.length} roles after merging with ${config.source}`), ...warnings.map((w) => warn(w))],
@@ -89,7 +92,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps = {}): Pro
   let caller: string | undefined;
   const needsCredentials = !serveOnly || config.policy.ssm_parameter !== '' || config.roles.some((r) => r.strategy !== 'web-identity');
   if (!needsCredentials) {
-    results.push(skip('host credentials: not needed (every role is web-identity, assumed with the job\'s own token)'));
+    results.push(skip("host credentials: not needed (every role is web-identity, assumed with the job's own token)"));
     results.push(...(await checkRoles(config, opts.dryRunRoles === true, sts, caller)));
     return finish(results);
   }
@@ -102,10 +105,12 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps = {}): Pro
   }
   results.push(...(await checkRoles(config, opts.dryRunRoles === true, sts, caller)));
   if (serveOnly) return finish(results);
-  results.push(...(await checkHost(config, {
-    ...(deps.run !== undefined ? { run: deps.run } : {}),
-    ...(deps.nftTable !== undefined ? { nftTable: deps.nftTable } : {}),
-  })));
+  results.push(
+    ...(await checkHost(config, {
+      ...(deps.run !== undefined ? { run: deps.run } : {}),
+      ...(deps.nftTable !== undefined ? { nftTable: deps.nftTable } : {}),
+    })),
+  );
   if (config.job.isolation === 'users') {
     const { checkSandbox } = await import('./checks/sandbox.js');
     results.push(...(await checkSandbox(config, deps.run)));

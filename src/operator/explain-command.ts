@@ -6,8 +6,12 @@ import { explain } from './explain.js';
 import { withFleetPolicy } from '../policy/fleet-policy.js';
 import { readIdTokenArg } from '../identity/id-token-arg.js';
 
-export async function explainCommand(opts: { config: JobroleConfig; responseFile: string; /** The token, a file holding it, or "-" for stdin. */
-  idToken: string | undefined; vars: string[] }): Promise<number> {
+export async function explainCommand(opts: {
+  config: JobroleConfig;
+  responseFile: string; /** The token, a file holding it, or "-" for stdin. */
+  idToken: string | undefined;
+  vars: string[];
+}): Promise<number> {
   const variables: Record<string, string> = {};
   for (const v of opts.vars) {
     const eq = v.indexOf('=');

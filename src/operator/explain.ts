@@ -63,7 +63,9 @@ export async function explain(opts: ExplainOptions): Promise<{ text: string; dec
   const tokenLines: string[] = [];
   let tokenProblem: string | undefined;
   if ((variables[tokenName] ?? '').trim() === '') {
-    tokenLines.push('  none supplied: conditions that need one (environments, pipeline_sources, ...; protected unless the runner sends git_info.protected) cannot hold');
+    tokenLines.push(
+      '  none supplied: conditions that need one (environments, pipeline_sources, ...; protected unless the runner sends git_info.protected) cannot hold',
+    );
   } else {
     try {
       ctx.idToken = await (opts.verify ?? verifyJobIdToken)(config, env, collectingLog(warnings));
@@ -94,7 +96,8 @@ export async function explain(opts: ExplainOptions): Promise<{ text: string; dec
   out.push('');
   if (malformed !== undefined) out.push(`Requested role: malformed ${config.job.role_variable}: ${malformed}`);
   else if (requested !== undefined) out.push(`Requested role: "${requested}" (from ${config.job.role_variable})`);
-  else if (config.job.default_role !== '') out.push(`Requested role: "${config.job.default_role}" ([job].default_role; the job set no ${config.job.role_variable})`);
+  else if (config.job.default_role !== '')
+    out.push(`Requested role: "${config.job.default_role}" ([job].default_role; the job set no ${config.job.role_variable})`);
   else out.push(`Requested role: none (no ${config.job.role_variable} and no [job].default_role)`);
 
   const asked = requested ?? (config.job.default_role !== '' ? config.job.default_role : undefined);
@@ -109,9 +112,21 @@ export async function explain(opts: ExplainOptions): Promise<{ text: string; dec
 
   let decision: Decision;
   if (malformed !== undefined) {
-    decision = { kind: 'deny', requested: variables[config.job.role_variable] ?? '', viaDefault: false, verdicts: [{ condition: 'role', ok: false, detail: malformed }], judged: judged(ctx) };
+    decision = {
+      kind: 'deny',
+      requested: variables[config.job.role_variable] ?? '',
+      viaDefault: false,
+      verdicts: [{ condition: 'role', ok: false, detail: malformed }],
+      judged: judged(ctx),
+    };
   } else if (wantsRole && tokenProblem !== undefined) {
-    decision = { kind: 'deny', requested: asked ?? '', viaDefault: requested === undefined, verdicts: [{ condition: 'id-token', ok: false, detail: tokenProblem }], judged: judged(ctx) };
+    decision = {
+      kind: 'deny',
+      requested: asked ?? '',
+      viaDefault: requested === undefined,
+      verdicts: [{ condition: 'id-token', ok: false, detail: tokenProblem }],
+      judged: judged(ctx),
+    };
   } else {
     decision = evaluatePolicy(ctx, requested, config);
   }

@@ -15,7 +15,7 @@ export function authorControlledWarnings(roles: readonly RoleConfig[]): string[]
     if (conds.length === 0) continue;
     out.push(
       `[[roles]] "${role.name}" grants on ${conds.map((c) => `allow.${c}`).join(', ')}, which whoever writes .gitlab-ci.yml or triggers the pipeline chooses; ` +
-      'add protected = true or environment_protected = true so only protected code or deployments get it',
+        'add protected = true or environment_protected = true so only protected code or deployments get it',
     );
   }
   return out;

@@ -50,9 +50,11 @@ export function mergeCentralPolicy(config: JobroleConfig, central: CentralPolicy
   const roles = [...config.roles.filter((r) => !centralNames.has(r.name)), ...central.roles];
   const job = { ...config.job };
   const notes: string[] = [];
-  if (replaced.length > 0) notes.push(`role${replaced.length > 1 ? 's' : ''} ${replaced.map((n) => `"${n}"`).join(', ')} from ${config.source} replaced by the central definition`);
+  if (replaced.length > 0)
+    notes.push(`role${replaced.length > 1 ? 's' : ''} ${replaced.map((n) => `"${n}"`).join(', ')} from ${config.source} replaced by the central definition`);
   if (central.defaultRole !== undefined && central.defaultRole !== config.job.default_role) {
-    if (config.job.default_role !== '') notes.push(`[job].default_role "${config.job.default_role}" replaced by the central default_role "${central.defaultRole}"`);
+    if (config.job.default_role !== '')
+      notes.push(`[job].default_role "${config.job.default_role}" replaced by the central default_role "${central.defaultRole}"`);
     job.default_role = central.defaultRole;
   }
   const merged: JobroleConfig = { ...config, job, roles };

@@ -87,7 +87,10 @@ export async function withCentralPolicy(config: JobroleConfig, deps: CentralPoli
         deps.warn(`${label} cannot be read (${describeAwsError(err)}): ${advice(err)}. Using ${staleNote(cached)}.`);
         return finish(good);
       }
-      throw new SystemFailure(`${label} cannot be read and there is no cached copy to fall back on: ${describeAwsError(err)}; ${advice(err)}${isTransient(err) ? ' (the runner retries the job)' : ''}`, { cause: err });
+      throw new SystemFailure(
+        `${label} cannot be read and there is no cached copy to fall back on: ${describeAwsError(err)}; ${advice(err)}${isTransient(err) ? ' (the runner retries the job)' : ''}`,
+        { cause: err },
+      );
     }
     broken = err.message;
     fetched = { text: '', version: undefined };

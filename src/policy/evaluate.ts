@@ -27,12 +27,7 @@ export type Decision =
 const list = (v: readonly string[]) => v.map((x) => JSON.stringify(x)).join(', ');
 const NO_TOKEN = 'needs a verified GitLab ID token, and the job supplied none (declare id_tokens: in the job)';
 
-function tokenFact<T>(
-  facts: PolicyFacts,
-  condition: Verdict['condition'],
-  value: T | undefined,
-  check: (v: T | undefined) => Verdict,
-): Verdict {
+function tokenFact<T>(facts: PolicyFacts, condition: Verdict['condition'], value: T | undefined, check: (v: T | undefined) => Verdict): Verdict {
   if (!facts.hasIdToken) return { condition, ok: false, detail: NO_TOKEN };
   return check(value);
 }
@@ -58,23 +53,37 @@ export function judgeFacts(role: RoleConfig, f: PolicyFacts): Verdict[] {
   const out: Verdict[] = [];
   const project = f.project.value;
   if (role.strategy === 'web-identity') {
-    out.push(f.hasIdToken
-      ? { condition: 'id-token', ok: true, detail: 'the role is assumed with the job\'s verified ID token' }
-      : { condition: 'id-token', ok: false, detail: NO_TOKEN });
+    out.push(
+      f.hasIdToken
+        ? { condition: 'id-token', ok: true, detail: "the role is assumed with the job's verified ID token" }
+        : { condition: 'id-token', ok: false, detail: NO_TOKEN },
+    );
   }
   if (a.projects !== undefined) {
     const responseOk = anyGlob(a.projects, project);
     const t = f.tokenProjects;
-    const tokenOk = t === undefined || a.projects.some((p) => bothProjectsMatch({ project_path: t.projectPath, ...(t.jobProjectPath !== undefined ? { job_project_path: t.jobProjectPath } : {}) }, p, globMatch));
+    const tokenOk =
+      t === undefined ||
+      a.projects.some((p) =>
+        bothProjectsMatch({ project_path: t.projectPath, ...(t.jobProjectPath !== undefined ? { job_project_path: t.jobProjectPath } : {}) }, p, globMatch),
+      );
     const differs = t !== undefined && (t.projectPath !== project || (t.jobProjectPath !== undefined && t.jobProjectPath !== project));
     const shown = differs
       ? `project "${project}" (ID token: project_path "${t.projectPath}"${t.jobProjectPath !== undefined ? `, job_project_path "${t.jobProjectPath}"` : ''})`
       : `project "${project}"`;
-    out.push({ condition: 'projects', ok: responseOk && tokenOk, detail: `${shown} ${responseOk && tokenOk ? 'matches' : 'does not match'} ${list(a.projects)}` });
+    out.push({
+      condition: 'projects',
+      ok: responseOk && tokenOk,
+      detail: `${shown} ${responseOk && tokenOk ? 'matches' : 'does not match'} ${list(a.projects)}`,
+    });
   }
   if (a.refs !== undefined) {
     if (f.mergeRequest.value) {
-      out.push({ condition: 'refs', ok: false, detail: `${mergeRequestText(f)} is never allowed by a refs rule: the source branch is named by whoever opened the merge request; ${MR_HINT}` });
+      out.push({
+        condition: 'refs',
+        ok: false,
+        detail: `${mergeRequestText(f)} is never allowed by a refs rule: the source branch is named by whoever opened the merge request; ${MR_HINT}`,
+      });
     } else {
       const ok = anyGlob(a.refs, f.ref.value);
       out.push({ condition: 'refs', ok, detail: `ref "${f.ref.value}" ${ok ? 'matches' : 'does not match'} ${list(a.refs)}` });
@@ -95,23 +104,35 @@ export function judgeFacts(role: RoleConfig, f: PolicyFacts): Verdict[] {
       out.push({ condition: 'protected', ok: false, detail: f.protectedProblem ?? 'nothing GitLab vouches for says whether the ref is protected' });
     } else {
       const ok = p.value === want;
-      out.push({ condition: 'protected', ok, detail: `${p.field ?? 'protected'} is ${String(p.value)} in the ${p.source === 'id-token' ? 'ID token' : 'response file'}, rule wants ${String(want)}` });
+      out.push({
+        condition: 'protected',
+        ok,
+        detail: `${p.field ?? 'protected'} is ${String(p.value)} in the ${p.source === 'id-token' ? 'ID token' : 'response file'}, rule wants ${String(want)}`,
+      });
     }
   }
   if (a.environments !== undefined) out.push(tokenGlob(f, 'environments', 'environment', f.environment?.value, a.environments));
   if (a.environment_protected !== undefined) {
     const want = a.environment_protected;
-    out.push(tokenFact(f, 'environment_protected', f.environmentProtected?.value, (v) => {
-      const ok = (v ?? false) === want;
-      return { condition: 'environment_protected', ok, detail: `environment_protected is ${String(v ?? false)}, rule wants ${String(want)}` };
-    }));
+    out.push(
+      tokenFact(f, 'environment_protected', f.environmentProtected?.value, (v) => {
+        const ok = (v ?? false) === want;
+        return { condition: 'environment_protected', ok, detail: `environment_protected is ${String(v ?? false)}, rule wants ${String(want)}` };
+      }),
+    );
   }
   if (a.deployment_tiers !== undefined) {
     const tiers = a.deployment_tiers;
-    out.push(tokenFact(f, 'deployment_tiers', f.deploymentTier?.value, (tier) => {
-      const ok = tier !== undefined && tiers.includes(tier);
-      return { condition: 'deployment_tiers', ok, detail: `deployment_tier ${tier === undefined ? '(none)' : `"${tier}"`} ${ok ? 'is' : 'is not'} one of ${list(tiers)}` };
-    }));
+    out.push(
+      tokenFact(f, 'deployment_tiers', f.deploymentTier?.value, (tier) => {
+        const ok = tier !== undefined && tiers.includes(tier);
+        return {
+          condition: 'deployment_tiers',
+          ok,
+          detail: `deployment_tier ${tier === undefined ? '(none)' : `"${tier}"`} ${ok ? 'is' : 'is not'} one of ${list(tiers)}`,
+        };
+      }),
+    );
   }
   if (a.pipeline_sources !== undefined) out.push(tokenGlob(f, 'pipeline_sources', 'pipeline_source', f.pipelineSource?.value, a.pipeline_sources));
   if (a.user_logins !== undefined) out.push(tokenGlob(f, 'user_logins', 'user_login', f.userLogin?.value, a.user_logins));
@@ -144,7 +165,13 @@ export function evaluateFacts(
   const judged = judgedOf(facts);
   const role = config.roles.find((r) => r.name === name);
   if (role === undefined) {
-    return { kind: 'deny', requested: name, viaDefault, judged, verdicts: [{ condition: 'role', ok: false, detail: `no role named "${name}" is configured on this runner` }] };
+    return {
+      kind: 'deny',
+      requested: name,
+      viaDefault,
+      judged,
+      verdicts: [{ condition: 'role', ok: false, detail: `no role named "${name}" is configured on this runner` }],
+    };
   }
   const verdicts: Verdict[] = mismatches.map((detail) => ({ condition: 'id-token', ok: false, detail }));
   verdicts.push(...judgeFacts(role, facts));
@@ -156,7 +183,10 @@ export function evaluateFacts(
 export function tokenMismatches(ctx: JobContext): string[] {
   if (ctx.idToken === undefined) return [];
   return crossCheck(ctx.idToken.claims, {
-    projectPath: ctx.projectPath.value, ref: ctx.ref.value, jobId: ctx.jobId.value, sha: ctx.sha.value,
+    projectPath: ctx.projectPath.value,
+    ref: ctx.ref.value,
+    jobId: ctx.jobId.value,
+    sha: ctx.sha.value,
     ...(ctx.pipelineId !== undefined ? { pipelineId: ctx.pipelineId.value } : {}),
   });
 }

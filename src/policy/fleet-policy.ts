@@ -5,7 +5,11 @@ import type { JobLog } from '../core/job-log.js';
 import { stateLayout } from '../state/job-store.js';
 import { realAwsServices, type AwsServices } from '../aws/services.js';
 
-export async function withFleetPolicy(config: JobroleConfig, log: Pick<JobLog, 'warn'>, aws: Pick<AwsServices, 'ssm'> = realAwsServices): Promise<JobroleConfig> {
+export async function withFleetPolicy(
+  config: JobroleConfig,
+  log: Pick<JobLog, 'warn'>,
+  aws: Pick<AwsServices, 'ssm'> = realAwsServices,
+): Promise<JobroleConfig> {
   if (config.policy.ssm_parameter === '') return config;
   const { withCentralPolicy } = await import('./central.js');
   return withCentralPolicy(config, {

@@ -9,15 +9,22 @@ function protectedFact(ctx: JobContext): Pick<PolicyFacts, 'protected' | 'protec
   const fromFile = ctx.protectedRef;
   const fromToken = ctx.idToken?.claims.ref_protected;
   if (fromFile !== undefined && fromToken !== undefined && fromFile.value !== fromToken) {
-    return { protected: undefined, protectedProblem: `git_info.protected is ${String(fromFile.value)} but the ID token's ref_protected is ${String(fromToken)}; they describe different jobs` };
+    return {
+      protected: undefined,
+      protectedProblem: `git_info.protected is ${String(fromFile.value)} but the ID token's ref_protected is ${String(fromToken)}; they describe different jobs`,
+    };
   }
   if (fromFile !== undefined) return { protected: fromFile, protectedProblem: undefined };
   if (fromToken !== undefined) return { protected: { value: fromToken, source: 'id-token', field: 'ref_protected' }, protectedProblem: undefined };
-  if (ctx.idToken !== undefined) return { protected: undefined, protectedProblem: 'the verified ID token has no ref_protected claim and the response file has no git_info.protected' };
+  if (ctx.idToken !== undefined)
+    return { protected: undefined, protectedProblem: 'the verified ID token has no ref_protected claim and the response file has no git_info.protected' };
   const why = ctx.runnerFields.gitProtected
     ? 'git_info.protected is null (GitLab older than 18.3 does not send it)'
     : `the response file has no git_info.protected (runners older than ${PROTECTED_MIN_RUNNER} do not write it)`;
-  return { protected: undefined, protectedProblem: `needs an ID token or gitlab-runner >= ${PROTECTED_MIN_RUNNER} with GitLab >= 18.3: ${why}; declare id_tokens: in the job (verified with [gitlab].url)` };
+  return {
+    protected: undefined,
+    protectedProblem: `needs an ID token or gitlab-runner >= ${PROTECTED_MIN_RUNNER} with GitLab >= 18.3: ${why}; declare id_tokens: in the job (verified with [gitlab].url)`,
+  };
 }
 
 /** The facts a decision reads for this job. Pure. */
@@ -25,11 +32,14 @@ export function factsFromJob(ctx: JobContext): PolicyFacts {
   const claims = ctx.idToken?.claims;
   const token = claims !== undefined ? factsFromToken(claims) : undefined;
   const tokenSaysMr = claims?.pipeline_source !== undefined && MERGE_REQUEST_SOURCES.includes(claims.pipeline_source);
-  const mergeRequest: PolicyFacts['mergeRequest'] = ctx.mergeRequest !== undefined
-    ? { value: true, source: 'response-file', field: 'git_info.ref' }
-    : tokenSaysMr ? { value: true, source: 'id-token', field: 'pipeline_source' }
-      : claims?.pipeline_source !== undefined ? { value: false, source: 'id-token', field: 'pipeline_source' }
-        : { value: false, source: 'response-file', field: 'git_info.ref' };
+  const mergeRequest: PolicyFacts['mergeRequest'] =
+    ctx.mergeRequest !== undefined
+      ? { value: true, source: 'response-file', field: 'git_info.ref' }
+      : tokenSaysMr
+        ? { value: true, source: 'id-token', field: 'pipeline_source' }
+        : claims?.pipeline_source !== undefined
+          ? { value: false, source: 'id-token', field: 'pipeline_source' }
+          : { value: false, source: 'response-file', field: 'git_info.ref' };
   return {
     project: ctx.projectPath,
     tokenProjects: token?.tokenProjects,

@@ -68,7 +68,7 @@ export class SecretMatcher {
     const needed = this.index.maxExactLength - 1;
     if (needed > 0 && len - needed < hold) hold = this.backToRunStart(data, Math.max(0, len - needed));
     // An exact occurrence that straddles the hold point stays whole in the held tail.
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (let i = 0; i + 1 < exact.length; i += 2) {
         if (exact[i]! < hold && exact[i + 1]! > hold) {

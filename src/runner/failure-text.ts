@@ -29,20 +29,27 @@ export function causeSuffix(err: unknown, line: string): string {
     if (message !== '' && said.includes(message)) continue;
     const text = shorten(scrubSecrets(describeAwsError(cause).split('\n')[0] ?? ''), MAX_CAUSE);
     if (text === '' || said.includes(text)) continue;
-    if (suffix.length + text.length > MAX_CAUSES_TEXT) { suffix += ': caused by ...'; break; }
+    if (suffix.length + text.length > MAX_CAUSES_TEXT) {
+      suffix += ': caused by ...';
+      break;
+    }
     suffix += `: caused by ${text}`;
   }
   const said = line + suffix;
-  const id = causeChain(err, 6).map(requestIdOf).find((x) => x !== undefined);
+  const id = causeChain(err, 6)
+    .map(requestIdOf)
+    .find((x) => x !== undefined);
   if (id !== undefined && !said.includes(id)) suffix += ` (AWS request id ${id})`;
   return suffix;
 }
 
 /** Every error of the chain with its stack (JOBROLE_DEBUG=1). */
 export function debugChain(err: unknown): string {
-  return causeChain(err, 20).map((e, i) => {
-    const stack = e instanceof Error && e.stack ? e.stack : String(e);
-    const id = requestIdOf(e);
-    return `${i === 0 ? '' : 'caused by: '}${scrubSecrets(stack)}${id !== undefined ? `\n  AWS request id ${id}` : ''}`;
-  }).join('\n');
+  return causeChain(err, 20)
+    .map((e, i) => {
+      const stack = e instanceof Error && e.stack ? e.stack : String(e);
+      const id = requestIdOf(e);
+      return `${i === 0 ? '' : 'caused by: '}${scrubSecrets(stack)}${id !== undefined ? `\n  AWS request id ${id}` : ''}`;
+    })
+    .join('\n');
 }

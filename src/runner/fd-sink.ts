@@ -15,7 +15,7 @@ const EMPTY = Buffer.alloc(0);
  * of output, and the job meanwhile blocks on its own full output as it would under `| cat`.
  */
 export class FdSink {
-  private stream: NodeJS.WritableStream & { writableLength: number } | undefined;
+  private stream: (NodeJS.WritableStream & { writableLength: number }) | undefined;
   private closed = false;
 
   constructor(
@@ -58,7 +58,9 @@ export class FdSink {
   private queue(pieces: Buffer[], i: number, skip: number): boolean {
     if (this.stream === undefined) {
       this.stream = this.fallback();
-      this.stream.on('error', () => { this.closed = true; });
+      this.stream.on('error', () => {
+        this.closed = true;
+      });
     }
     // Copies: a piece may be a view of a read buffer the source reuses once this call returns.
     let ok = true;

@@ -51,7 +51,9 @@ function pump(source: OutputSource, sink: FdSink, secrets: readonly string[]): P
     }
   });
   let finish!: () => void;
-  const ended = new Promise<void>((resolve) => { finish = resolve; });
+  const ended = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
   let done = false;
   const end = (): void => {
     if (done) return;

@@ -22,7 +22,10 @@ export function describeFailure(err: unknown, debug = process.env.JOBROLE_DEBUG 
 }
 
 export function printError(err: unknown, stream: NodeJS.WritableStream = process.stderr): void {
-  const text = describeFailure(err).split('\n').map((l) => `${RED}jobrole: ${l}${RESET}`).join('\n');
+  const text = describeFailure(err)
+    .split('\n')
+    .map((l) => `${RED}jobrole: ${l}${RESET}`)
+    .join('\n');
   stream.write(`${text}\n`);
 }
 
@@ -33,7 +36,11 @@ export function printError(err: unknown, stream: NodeJS.WritableStream = process
 export async function runStageCommand(stage: string, env: NodeJS.ProcessEnv, handler: (codes: ExitCodes) => Promise<number | void>): Promise<number> {
   const codes = readExitCodes(env);
   if (codes.missing.length > 0) {
-    printError(new SystemFailure(`${codes.missing.join(' and ')} ${codes.missing.length > 1 ? 'are' : 'is'} not set: "jobrole ${stage}" must be started by gitlab-runner's custom executor (see README: registering the driver)`));
+    printError(
+      new SystemFailure(
+        `${codes.missing.join(' and ')} ${codes.missing.length > 1 ? 'are' : 'is'} not set: "jobrole ${stage}" must be started by gitlab-runner's custom executor (see README: registering the driver)`,
+      ),
+    );
     return codes.systemFailure;
   }
   try {

@@ -5,9 +5,7 @@ import type { VerifiedIdToken } from '../identity/claims.js';
 import { BuildFailure } from '../core/exit-codes.js';
 import { LruMap } from './lru.js';
 
-export type AuthResult =
-  | { ok: true; token: VerifiedIdToken }
-  | { ok: false; status: 401 | 503; code: 'InvalidToken' | 'ServiceUnavailable'; message: string };
+export type AuthResult = { ok: true; token: VerifiedIdToken } | { ok: false; status: 401 | 503; code: 'InvalidToken' | 'ServiceUnavailable'; message: string };
 
 /** verifyIdToken bound to the broker's issuer, audience, keys and skew. */
 export type TokenVerifier = (raw: string) => Promise<VerifiedIdToken>;
@@ -46,7 +44,12 @@ export function authenticator(opts: AuthenticatorOptions): Authenticator {
       }
       const raw = tokenFromHeader(header);
       if (raw === undefined) {
-        return { ok: false, status: 401, code: 'InvalidToken', message: 'no Authorization header: send the job\'s GitLab ID token (id_tokens: AWS_CONTAINER_AUTHORIZATION_TOKEN in .gitlab-ci.yml)' };
+        return {
+          ok: false,
+          status: 401,
+          code: 'InvalidToken',
+          message: "no Authorization header: send the job's GitLab ID token (id_tokens: AWS_CONTAINER_AUTHORIZATION_TOKEN in .gitlab-ci.yml)",
+        };
       }
       const key = createHash('sha256').update(raw).digest('base64url');
       const hit = remembered.get(key);

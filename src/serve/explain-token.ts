@@ -48,15 +48,33 @@ export async function explainToken(opts: ExplainTokenOptions): Promise<{ text: s
   }
   const c = token.claims;
   const left = c.exp - now() / 1000;
-  out.push(`ID token: verified; expires ${new Date(c.exp * 1000).toISOString()}${left > 0 ? ` (in ${formatDuration(left)})` : ' (EXPIRED: the broker answers 401)'}`, '');
+  out.push(
+    `ID token: verified; expires ${new Date(c.exp * 1000).toISOString()}${left > 0 ? ` (in ${formatDuration(left)})` : ' (EXPIRED: the broker answers 401)'}`,
+    '',
+  );
   const f = job.facts;
-  out.push('Facts [source field]:', ...[
-    line('job id', job.ctx.jobId), line('project id', job.ctx.projectId), line('project', f.project), line('ref', f.ref), line('ref type', f.refType),
-    line('merge request', f.mergeRequest), line('source branch', f.sourceBranch), line('protected', f.protected), line('environment', f.environment),
-    line('environment protected', f.environmentProtected), line('deployment tier', f.deploymentTier), line('pipeline source', f.pipelineSource), line('user login', f.userLogin),
-  ].filter((l): l is string => l !== undefined));
+  out.push(
+    'Facts [source field]:',
+    ...[
+      line('job id', job.ctx.jobId),
+      line('project id', job.ctx.projectId),
+      line('project', f.project),
+      line('ref', f.ref),
+      line('ref type', f.refType),
+      line('merge request', f.mergeRequest),
+      line('source branch', f.sourceBranch),
+      line('protected', f.protected),
+      line('environment', f.environment),
+      line('environment protected', f.environmentProtected),
+      line('deployment tier', f.deploymentTier),
+      line('pipeline source', f.pipelineSource),
+      line('user login', f.userLogin),
+    ].filter((l): l is string => l !== undefined),
+  );
   if (f.tokenProjects?.jobProjectPath !== undefined && f.tokenProjects.jobProjectPath !== f.tokenProjects.projectPath) {
-    out.push(`  (fork: project_path ${q(f.tokenProjects.projectPath)}, job_project_path ${q(f.tokenProjects.jobProjectPath)}; a projects rule must match both)`);
+    out.push(
+      `  (fork: project_path ${q(f.tokenProjects.projectPath)}, job_project_path ${q(f.tokenProjects.jobProjectPath)}; a projects rule must match both)`,
+    );
   }
   out.push('', `Roles on this broker (${config.roles.length}):`);
   for (const { role, verdicts } of judgeAllRoles(job, config)) {
@@ -73,8 +91,11 @@ export async function explainToken(opts: ExplainTokenOptions): Promise<{ text: s
   if (decision.kind === 'allow') {
     const spec = sessionSpec(config, decision.role, job.ctx);
     const life = sessionLifetime(spec.durationSeconds, c.exp, now());
-    out.push('', `Decision: ALLOW (200): "${decision.role.name}" (${decision.role.arn}) via ${decision.role.strategy}, session ${sessionName(job.ctx)}, ` +
-      `${life.durationSeconds} s${life.denyAfter !== undefined ? `, denied by session policy after the token's exp ${life.denyAfter.toISOString()}` : ''}`);
+    out.push(
+      '',
+      `Decision: ALLOW (200): "${decision.role.name}" (${decision.role.arn}) via ${decision.role.strategy}, session ${sessionName(job.ctx)}, ` +
+        `${life.durationSeconds} s${life.denyAfter !== undefined ? `, denied by session policy after the token's exp ${life.denyAfter.toISOString()}` : ''}`,
+    );
   } else if (decision.kind === 'deny') {
     out.push('', `Decision: DENY (403): ${refusalMessage(decision)}`);
   }

@@ -35,7 +35,12 @@ export function sessionLifetime(roleSeconds: number, tokenExpSeconds: number, no
 
 /** The role's own session policy (if any) plus a statement denying every action after `after`. */
 export function denyAfterPolicy(sessionPolicy: string | undefined, after: Date): string {
-  const deny = { Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateGreaterThan: { 'aws:CurrentTime': after.toISOString().replace(/\.\d{3}Z$/, 'Z') } } };
+  const deny = {
+    Effect: 'Deny',
+    Action: '*',
+    Resource: '*',
+    Condition: { DateGreaterThan: { 'aws:CurrentTime': after.toISOString().replace(/\.\d{3}Z$/, 'Z') } },
+  };
   if (sessionPolicy === undefined || sessionPolicy === '') {
     return JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }, deny] });
   }
@@ -53,27 +58,33 @@ export async function issueSession(clients: StsClients, config: JobroleConfig, r
   const policy = life.denyAfter !== undefined ? denyAfterPolicy(spec.policy, life.denyAfter) : spec.policy;
   if (spec.strategy === 'web-identity') {
     const { webIdentitySession } = await import('../credentials/web-identity.js');
-    return webIdentitySession({ sts: await clients.webIdentity(), maxAttempts: config.aws.max_attempts }, {
+    return webIdentitySession(
+      { sts: await clients.webIdentity(), maxAttempts: config.aws.max_attempts },
+      {
+        roleArn: spec.roleArn,
+        sessionName: spec.sessionName,
+        durationSeconds: life.durationSeconds,
+        token: token.raw,
+        claims: token.claims,
+        ...(policy !== undefined ? { policy } : {}),
+        ...(spec.policyArns !== undefined ? { policyArns: spec.policyArns } : {}),
+      },
+    );
+  }
+  const { assumeRoleSession } = await import('../credentials/assume-role.js');
+  return assumeRoleSession(
+    { sts: await clients.assumeRole() },
+    {
+      roleName: spec.roleName,
       roleArn: spec.roleArn,
       sessionName: spec.sessionName,
       durationSeconds: life.durationSeconds,
-      token: token.raw,
-      claims: token.claims,
-      ...(policy !== undefined ? { policy } : {}),
-      ...(spec.policyArns !== undefined ? { policyArns: spec.policyArns } : {}),
-    });
-  }
-  const { assumeRoleSession } = await import('../credentials/assume-role.js');
-  return assumeRoleSession({ sts: await clients.assumeRole() }, {
-    roleName: spec.roleName,
-    roleArn: spec.roleArn,
-    sessionName: spec.sessionName,
-    durationSeconds: life.durationSeconds,
-    sourceIdentity: spec.sourceIdentity,
-    tags: spec.tags,
-    policy,
-    policyArns: spec.policyArns,
-  });
+      sourceIdentity: spec.sourceIdentity,
+      tags: spec.tags,
+      policy,
+      policyArns: spec.policyArns,
+    },
+  );
 }
 
 export interface Failure {
@@ -92,7 +103,11 @@ export function failureOf(err: unknown, role: RoleConfig): Failure {
   // web-identity: AWS's trust policy refused this job's token (the job's fault, as in the driver).
   if (err instanceof BuildFailure) return { status: 403, code: 'AccessDenied', message };
   if (chain.some((e) => isMissingHostCredentials(e))) {
-    return { status: 500, code: 'InternalError', message: `the broker has no AWS credentials to assume role "${role.name}" with; the operator must give it an instance profile, task role or IRSA` };
+    return {
+      status: 500,
+      code: 'InternalError',
+      message: `the broker has no AWS credentials to assume role "${role.name}" with; the operator must give it an instance profile, task role or IRSA`,
+    };
   }
   return { status: 500, code: 'InternalError', message: `credentials for role "${role.name}" cannot be issued; the broker's log says why` };
 }

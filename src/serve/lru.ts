@@ -2,7 +2,10 @@
 
 export class LruMap<K, V> {
   readonly #map = new Map<K, V>();
-  constructor(readonly capacity: number, private readonly onEvict?: (key: K, value: V) => void) {
+  constructor(
+    readonly capacity: number,
+    private readonly onEvict?: (key: K, value: V) => void,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('LruMap capacity must be a positive integer');
   }
 

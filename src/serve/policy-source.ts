@@ -43,7 +43,9 @@ export function policySource(base: JobroleConfig, deps: PolicySourceDeps): Polic
         have = { config, at: now() };
         return config;
       })
-      .finally(() => { loading = undefined; });
+      .finally(() => {
+        loading = undefined;
+      });
     return loading;
   };
 
@@ -51,7 +53,9 @@ export function policySource(base: JobroleConfig, deps: PolicySourceDeps): Polic
     async current() {
       if (have === undefined) return load();
       if (now() - have.at >= ttlMs) {
-        load().catch((err: unknown) => deps.warn(`central policy: ${(err as Error).message}; still using the copy from ${new Date(have?.at ?? 0).toISOString()}`));
+        load().catch((err: unknown) =>
+          deps.warn(`central policy: ${(err as Error).message}; still using the copy from ${new Date(have?.at ?? 0).toISOString()}`),
+        );
       }
       return have.config;
     },

@@ -81,7 +81,7 @@ export function createHandler(deps: RouteDeps): (req: IncomingMessage, res: Serv
     entry.job_id = job.jobId;
     const at = now();
     if (auth.token.claims.exp * 1000 <= at) {
-      return fail(401, 'InvalidToken', 'The ID token has expired: the job\'s timeout is over, so it gets no more credentials.');
+      return fail(401, 'InvalidToken', "The ID token has expired: the job's timeout is over, so it gets no more credentials.");
     }
     if (!deps.limiter.take(String(job.jobId))) {
       const wait = deps.limiter.retryAfter(String(job.jobId));
@@ -115,14 +115,23 @@ export function createHandler(deps: RouteDeps): (req: IncomingMessage, res: Serv
     }
     const s = answer.session;
     if (answer.outcome === 'issued' || answer.outcome === 'refreshed') {
-      if (answer.outcome === 'issued') void deps.audit.write({ event: 'decision', ...base, role_arn: role.arn, outcome: 'allow', detail: 'requested by URL', via: 'serve' });
+      if (answer.outcome === 'issued')
+        void deps.audit.write({ event: 'decision', ...base, role_arn: role.arn, outcome: 'allow', detail: 'requested by URL', via: 'serve' });
       void deps.audit.write({
-        event: answer.outcome === 'issued' ? 'issue' : 'refresh', ...base, role_arn: role.arn, session_name: s.sessionName,
+        event: answer.outcome === 'issued' ? 'issue' : 'refresh',
+        ...base,
+        role_arn: role.arn,
+        session_name: s.sessionName,
         ...(s.sourceIdentity !== undefined ? { source_identity: s.sourceIdentity } : {}),
-        expiration: s.credentials.expiration.toISOString(), access_key_id: s.credentials.accessKeyId, outcome: 'ok', via: 'serve',
+        expiration: s.credentials.expiration.toISOString(),
+        access_key_id: s.credentials.accessKeyId,
+        outcome: 'ok',
+        via: 'serve',
       });
     } else if (answer.outcome === 'stale') {
-      deps.warn(`job ${job.jobId}, role "${role.name}": renewing failed (${(answer.renewError as Error)?.message ?? 'unknown'}); serving the session expiring ${s.credentials.expiration.toISOString()}`);
+      deps.warn(
+        `job ${job.jobId}, role "${role.name}": renewing failed (${(answer.renewError as Error)?.message ?? 'unknown'}); serving the session expiring ${s.credentials.expiration.toISOString()}`,
+      );
     }
     entry.status = 200;
     entry.outcome = answer.outcome;
@@ -132,11 +141,17 @@ export function createHandler(deps: RouteDeps): (req: IncomingMessage, res: Serv
   return async (req, res) => {
     const started = process.hrtime.bigint();
     const path = (req.url ?? '').split('?')[0] ?? '';
-    const entry: AccessEntry = { status: 0, method: req.method ?? '?', route: 'other', ms: 0, ...(req.socket.remoteAddress !== undefined ? { remote: req.socket.remoteAddress } : {}) };
+    const entry: AccessEntry = {
+      status: 0,
+      method: req.method ?? '?',
+      route: 'other',
+      ms: 0,
+      ...(req.socket.remoteAddress !== undefined ? { remote: req.socket.remoteAddress } : {}),
+    };
     try {
       if (path === '/healthz') {
         entry.route = 'healthz';
-        const ok = !deps.draining() && await deps.healthy().catch(() => false);
+        const ok = !deps.draining() && (await deps.healthy().catch(() => false));
         entry.status = ok ? 200 : 503;
         send(res, entry.status, { status: ok ? 'ok' : deps.draining() ? 'draining' : 'starting' });
       } else if (path.startsWith(CREDENTIALS_PREFIX)) {

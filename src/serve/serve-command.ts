@@ -18,7 +18,9 @@ export async function serveCommand(config: JobroleConfig): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const broker = await startBroker(config, settings, { info: line, warn: (m) => line(`warning: ${m}`) });
   const roles = config.roles.map((r) => r.name).join(', ') || 'none';
-  line(`listening on ${broker.url} (audience ${JSON.stringify(settings.audience)}, issuer ${config.gitlab.url}; roles: ${roles}${config.policy.ssm_parameter !== '' ? ` + central policy ${config.policy.ssm_parameter}` : ''})`);
+  line(
+    `listening on ${broker.url} (audience ${JSON.stringify(settings.audience)}, issuer ${config.gitlab.url}; roles: ${roles}${config.policy.ssm_parameter !== '' ? ` + central policy ${config.policy.ssm_parameter}` : ''})`,
+  );
   const onHup = () => void broker.reloadTls();
   const onTerm = (signal: string) => () => {
     line(`${signal}: draining in-flight requests`);

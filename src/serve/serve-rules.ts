@@ -17,7 +17,9 @@ export function instanceProfileRefusal(role: RoleConfig): string {
 export function serveSettings(config: JobroleConfig): ServeSection {
   const serve = config.serve ?? parseServe(undefined);
   if (config.gitlab.url === '') {
-    throw new ConfigError('[gitlab].url: required by jobrole serve (the job\'s ID token is the only credential the broker accepts; set it to the GitLab instance that signs them)');
+    throw new ConfigError(
+      "[gitlab].url: required by jobrole serve (the job's ID token is the only credential the broker accepts; set it to the GitLab instance that signs them)",
+    );
   }
   const audience = serve.audience !== '' ? serve.audience : config.gitlab.audience;
   if (audience === '') throw new ConfigError('[serve].audience: required (the `aud` jobs put in id_tokens: for the broker)');

@@ -44,7 +44,11 @@ export interface RunningBroker {
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
-  return () => (p ??= make().catch((err: unknown) => { p = undefined; throw err; }));
+  return () =>
+    (p ??= make().catch((err: unknown) => {
+      p = undefined;
+      throw err;
+    }));
 }
 
 /** Starts the broker with `settings` (from serveSettings: audience resolved, rules checked). */
@@ -74,9 +78,18 @@ export async function startBroker(config: JobroleConfig, settings: ServeSection,
   let idle: (() => void) | undefined;
 
   const handler = createHandler({
-    auth, policy, cache, limiter, sts, audit,
+    auth,
+    policy,
+    cache,
+    limiter,
+    sts,
+    audit,
     accessLog: deps.accessLog ?? streamAccessLog(process.stdout),
-    healthy: async () => { await keys.keys(); await policy.current(); return true; },
+    healthy: async () => {
+      await keys.keys();
+      await policy.current();
+      return true;
+    },
     draining: () => draining,
     warn: deps.warn,
     now,
@@ -92,9 +105,10 @@ export async function startBroker(config: JobroleConfig, settings: ServeSection,
     handler(req, res).catch(() => res.destroy());
   };
   const serverOptions = { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000, maxHeaderSize: 32 * 1024 };
-  const server: Server = tls !== undefined
-    ? createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, onRequest)
-    : createHttpServer(serverOptions, onRequest);
+  const server: Server =
+    tls !== undefined
+      ? createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, onRequest)
+      : createHttpServer(serverOptions, onRequest);
   server.maxHeadersCount = 50;
 
   await new Promise<void>((resolve, reject) => {

@@ -55,7 +55,11 @@ export function sessionCache(opts: SessionCacheOptions): SessionCache {
     async get(key, obtain) {
       const at = now();
       const entry = entries.get(key);
-      if (entry !== undefined && at < refreshTime(entry.session.credentials.expiration.getTime(), entry.obtainedAt, opts.refreshBeforeSeconds) && usable(entry, at)) {
+      if (
+        entry !== undefined &&
+        at < refreshTime(entry.session.credentials.expiration.getTime(), entry.obtainedAt, opts.refreshBeforeSeconds) &&
+        usable(entry, at)
+      ) {
         return { session: entry.session, outcome: 'hit' };
       }
       const running = pending.get(key);
@@ -72,7 +76,9 @@ export function sessionCache(opts: SessionCacheOptions): SessionCache {
         return session;
       });
       pending.set(key, call);
-      const cleanup = () => { if (pending.get(key) === call) pending.delete(key); };
+      const cleanup = () => {
+        if (pending.get(key) === call) pending.delete(key);
+      };
       call.then(cleanup, cleanup);
       try {
         return { session: await call, outcome: entry === undefined ? 'issued' : 'refreshed' };

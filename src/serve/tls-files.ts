@@ -38,6 +38,9 @@ export async function loadTls(certPath: string, keyPath: string): Promise<TlsMat
   if (!x509.checkPrivateKey(privateKey)) {
     throw new Error(`[serve].tls_key = ${JSON.stringify(keyPath)} does not belong to the certificate in [serve].tls_cert = ${JSON.stringify(certPath)}`);
   }
-  const names = (x509.subjectAltName ?? '').split(',').map((s) => s.trim().replace(/^(DNS|IP Address):/, '')).filter((s) => s !== '');
+  const names = (x509.subjectAltName ?? '')
+    .split(',')
+    .map((s) => s.trim().replace(/^(DNS|IP Address):/, ''))
+    .filter((s) => s !== '');
   return { cert, key, subject: x509.subject.replace(/\n/g, ', '), validTo: new Date(x509.validTo), names };
 }

@@ -26,7 +26,8 @@ const num = (v: string | undefined): number | undefined => (v !== undefined && I
 export function jobFromToken(token: VerifiedIdToken): TokenJob | { problem: string } {
   const c = token.claims;
   if (c.job_id === undefined || !ID.test(c.job_id)) return { problem: 'its "job_id" claim is missing or not a job id; it is not a GitLab CI job\'s ID token' };
-  if (c.project_id === undefined || !ID.test(c.project_id)) return { problem: 'its "project_id" claim is missing or not a project id; it is not a GitLab CI job\'s ID token' };
+  if (c.project_id === undefined || !ID.test(c.project_id))
+    return { problem: 'its "project_id" claim is missing or not a project id; it is not a GitLab CI job\'s ID token' };
   const project = c.job_project_path ?? c.project_path;
   const jobId = Number(c.job_id);
   const projectId = Number(c.project_id);

@@ -24,9 +24,7 @@ function exitWhenJobIsGone(jobDir: string): void {
 export async function brokerMain(): Promise<void> {
   let auditInfo: BrokerSourceSpec['audit'] | undefined;
   const audit = () => (auditInfo !== undefined ? auditLog(auditInfo.path) : undefined);
-  const base = () => auditInfo !== undefined
-    ? { job_id: auditInfo.jobId, job_key: auditInfo.jobKey, project: auditInfo.project, role: auditInfo.role }
-    : {};
+  const base = () => (auditInfo !== undefined ? { job_id: auditInfo.jobId, job_key: auditInfo.jobKey, project: auditInfo.project, role: auditInfo.role } : {});
   await runBrokerChild({
     stdin: process.stdin,
     stdout: process.stdout,
@@ -41,16 +39,22 @@ export async function brokerMain(): Promise<void> {
         if (s.credentials.accessKeyId === lastKey) return s;
         lastKey = s.credentials.accessKeyId;
         await audit()?.write({
-          event: 'refresh', ...base(), role_arn: s.roleArn, session_name: s.sessionName,
+          event: 'refresh',
+          ...base(),
+          role_arn: s.roleArn,
+          session_name: s.sessionName,
           ...(s.sourceIdentity !== undefined ? { source_identity: s.sourceIdentity } : {}),
-          expiration: s.credentials.expiration.toISOString(), access_key_id: s.credentials.accessKeyId, outcome: 'ok',
+          expiration: s.credentials.expiration.toISOString(),
+          access_key_id: s.credentials.accessKeyId,
+          outcome: 'ok',
         });
         return s;
       };
     },
     onEvent: (e) => {
       // A failed renewal, and the endpoint closing at the job's deadline, are refresh events with that outcome.
-      if (e.type === 'refresh-failed' || e.type === 'deadline') void audit()?.write({ event: 'refresh', ...base(), outcome: e.type, detail: `${e.type}: ${e.detail}` });
+      if (e.type === 'refresh-failed' || e.type === 'deadline')
+        void audit()?.write({ event: 'refresh', ...base(), outcome: e.type, detail: `${e.type}: ${e.detail}` });
     },
   });
 }

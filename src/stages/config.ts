@@ -29,10 +29,16 @@ export async function configStage(svc: Services, env: NodeJS.ProcessEnv, out: No
   const key = `${ctx.jobId.value}-${randomBytes(6).toString('hex')}`;
   // A holder whose state still exists keeps its slot, live or not: the sweep above scrubbed what it could,
   // and a slot is only taken over once its last job's scrub completed (and deleted that state).
-  const slot = await claimSlot(layout, config.driver.slots, key, async (holder) => {
-    const state = await readJobState(layout, holder).catch(() => 'unreadable' as const);
-    return state !== undefined;
-  }, (q) => log.warn(`${describeQuarantine(q)}; skipped ("jobrole gc" retries its scrub)`));
+  const slot = await claimSlot(
+    layout,
+    config.driver.slots,
+    key,
+    async (holder) => {
+      const state = await readJobState(layout, holder).catch(() => 'unreadable' as const);
+      return state !== undefined;
+    },
+    (q) => log.warn(`${describeQuarantine(q)}; skipped ("jobrole gc" retries its scrub)`),
+  );
   const now = svc.now();
   const timeout = ctx.timeoutSeconds?.value ?? DEFAULT_TIMEOUT_SECONDS;
   const state: JobState = {
@@ -41,7 +47,13 @@ export async function configStage(svc: Services, env: NodeJS.ProcessEnv, out: No
     createdAt: now.toISOString(),
     deadline: new Date(now.getTime() + (timeout + DEADLINE_GRACE_SECONDS) * 1000).toISOString(),
     runner: { pid: process.ppid, startTime: await readProcessStartTime(process.ppid), tmpDir: process.cwd() },
-    job: { id: ctx.jobId.value, projectId: ctx.projectId.value, projectPath: ctx.projectPath.value, ...(ctx.pipelineId !== undefined ? { pipelineId: ctx.pipelineId.value } : {}), ref: ctx.ref.value },
+    job: {
+      id: ctx.jobId.value,
+      projectId: ctx.projectId.value,
+      projectPath: ctx.projectPath.value,
+      ...(ctx.pipelineId !== undefined ? { pipelineId: ctx.pipelineId.value } : {}),
+      ref: ctx.ref.value,
+    },
     slot,
     isolation: config.job.isolation,
     phase: 'configured',
@@ -52,12 +64,14 @@ export async function configStage(svc: Services, env: NodeJS.ProcessEnv, out: No
   await writeJobState(layout, state);
 
   const slotDir = `slot${slot}`;
-  out.write(`${JSON.stringify({
-    builds_dir: join(config.driver.builds_dir, slotDir),
-    cache_dir: join(config.driver.cache_dir, slotDir),
-    builds_dir_is_shared: false,
-    hostname: hostname(),
-    driver: { name: 'jobrole', version: VERSION },
-    job_env: { [JOB_STATE_VAR]: jobDir(layout, key) },
-  })}\n`);
+  out.write(
+    `${JSON.stringify({
+      builds_dir: join(config.driver.builds_dir, slotDir),
+      cache_dir: join(config.driver.cache_dir, slotDir),
+      builds_dir_is_shared: false,
+      hostname: hostname(),
+      driver: { name: 'jobrole', version: VERSION },
+      job_env: { [JOB_STATE_VAR]: jobDir(layout, key) },
+    })}\n`,
+  );
 }

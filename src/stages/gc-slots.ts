@@ -64,7 +64,10 @@ export async function retryQuarantinedSlots(svc: Services): Promise<SlotGcReport
 export async function deleteLeftoverTrash(svc: Services): Promise<void> {
   const { config, layout, log } = svc;
   if (config.job.isolation !== 'users') return;
-  const [{ jobUserName, lookupJobUser }, { trashBeside, deleteTrash }] = await Promise.all([import('../isolation/users.js'), import('../isolation/slot-dirs.js')]);
+  const [{ jobUserName, lookupJobUser }, { trashBeside, deleteTrash }] = await Promise.all([
+    import('../isolation/users.js'),
+    import('../isolation/slot-dirs.js'),
+  ]);
   for (const { slot, holder } of await slotHolders(layout, config.driver.slots)) {
     if (holder !== undefined) continue;
     const name = jobUserName(config.driver.job_user_prefix, slot);
@@ -92,7 +95,8 @@ export async function endOrphanSandboxes(svc: Services): Promise<void> {
   const { config, layout, log } = svc;
   if (config.job.isolation !== 'users') return;
   const [{ detectCgroup2, jobCgroups, killAndRemoveCgroup, stateDirTag }, { listJobKeys }] = await Promise.all([
-    import('../isolation/cgroup.js'), import('../state/job-store.js'),
+    import('../isolation/cgroup.js'),
+    import('../state/job-store.js'),
   ]);
   const cg = await detectCgroup2();
   if (cg === undefined) return;

@@ -25,7 +25,7 @@ export function realJobHost(config: JobroleConfig, layout: StateLayout, log: Job
       return [
         {
           // The kernel ends every process in the job's PID namespace when its init dies: nothing outlives this.
-          name: 'end the job\'s sandbox',
+          name: "end the job's sandbox",
           run: async () => {
             const { stopSandbox } = await import('../isolation/sandbox.js');
             const outcome = await stopSandbox(sandbox);

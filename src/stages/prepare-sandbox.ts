@@ -49,6 +49,8 @@ export async function prepareSandbox(
     ...(d.job_pids_max > 0 ? [`at most ${d.job_pids_max} tasks`] : []),
     ...(d.job_memory_max !== '' ? [`memory ${d.job_memory_max}`] : []),
   ];
-  log.line(`jobrole: the job runs as ${user.name} in its own sandbox (PID, mount, IPC and UTS namespaces; ${limits.join('; ')}; the rest of the host read-only)`);
+  log.line(
+    `jobrole: the job runs as ${user.name} in its own sandbox (PID, mount, IPC and UTS namespaces; ${limits.join('; ')}; the rest of the host read-only)`,
+  );
   return record;
 }

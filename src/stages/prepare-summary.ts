@@ -11,7 +11,9 @@ export async function printSummary(log: JobLog, state: JobState, role: RoleConfi
   const expires = s.credentials.expiration;
   const jobEnds = jobTimeoutEnd(state);
   if (!delivery.renews && expires.getTime() < jobEnds) {
-    log.warn(`these credentials expire at ${expires.toISOString()}, before the job's timeout, and ${delivery.name} delivery cannot renew them: for longer jobs use delivery = "endpoint"`);
+    log.warn(
+      `these credentials expire at ${expires.toISOString()}, before the job's timeout, and ${delivery.name} delivery cannot renew them: for longer jobs use delivery = "endpoint"`,
+    );
   }
   const minutes = Math.round((expires.getTime() - now.getTime()) / 60000);
   log.ok(`jobrole: AWS role "${role.name}" granted`);

@@ -21,7 +21,8 @@ export async function prepareStage(svc: Services, env: NodeJS.ProcessEnv): Promi
   const { config, layout, log, audit } = svc;
   await refuseIfUnhealthy(config.driver.state_dir);
   const dir = jobStateDirFromEnv(env, layout.jobs);
-  if (dir === undefined) throw new SystemFailure(`${JOB_STATE_VAR} is not set: the config stage's job_env did not reach prepare (is config_exec "jobrole config"?)`);
+  if (dir === undefined)
+    throw new SystemFailure(`${JOB_STATE_VAR} is not set: the config stage's job_env did not reach prepare (is config_exec "jobrole config"?)`);
   const key = dir.split('/').pop() as string;
   const initial = await readJobState(layout, key);
   if (initial === undefined) throw new SystemFailure(`no state for job ${key}: the config stage did not complete, or the job was already cleaned up`);
@@ -56,14 +57,30 @@ async function prepareJob(svc: Services, config: Services['config'], env: NodeJS
 
   const requested = readRoleRequest(env, config.job.role_variable);
   // pipeline_id only when GitLab vouches for it (response file, or the verified token below): never a made-up 0.
-  const auditBase = () => ({ job_id: ctx.jobId.value, job_key: current().key, project: ctx.projectPath.value, project_id: ctx.projectId.value, pipeline_id: trustedPipelineId(ctx), ref: ctx.ref.value,
+  const auditBase = () => ({
+    job_id: ctx.jobId.value,
+    job_key: current().key,
+    project: ctx.projectPath.value,
+    project_id: ctx.projectId.value,
+    pipeline_id: trustedPipelineId(ctx),
+    ref: ctx.ref.value,
     // Only what the runner sent (>= 18.5 with a GitLab that sends them): undefined fields are left out of the line.
-    namespace_id: ctx.namespaceId?.value, root_namespace_id: ctx.rootNamespaceId?.value, user_id: ctx.userId?.value });
+    namespace_id: ctx.namespaceId?.value,
+    root_namespace_id: ctx.rootNamespaceId?.value,
+    user_id: ctx.userId?.value,
+  });
   if (requested !== undefined || config.job.default_role !== '') {
     try {
       ctx.idToken = await svc.verifyIdToken(config, env);
     } catch (err) {
-      if (err instanceof BuildFailure) await audit.write({ event: 'decision', ...auditBase(), ...(requested !== undefined ? { role: requested } : {}), outcome: 'deny', detail: `ID token rejected: ${err.message}` });
+      if (err instanceof BuildFailure)
+        await audit.write({
+          event: 'decision',
+          ...auditBase(),
+          ...(requested !== undefined ? { role: requested } : {}),
+          outcome: 'deny',
+          detail: `ID token rejected: ${err.message}`,
+        });
       throw err;
     }
   }
@@ -76,11 +93,27 @@ async function prepareJob(svc: Services, config: Services['config'], env: NodeJS
     return;
   }
   if (decision.kind === 'deny') {
-    await audit.write({ event: 'decision', ...base, role: decision.requested, outcome: 'deny', detail: decision.verdicts.filter((v) => !v.ok).map((v) => `${v.condition}: ${v.detail}`).join('; ') });
+    await audit.write({
+      event: 'decision',
+      ...base,
+      role: decision.requested,
+      outcome: 'deny',
+      detail: decision.verdicts
+        .filter((v) => !v.ok)
+        .map((v) => `${v.condition}: ${v.detail}`)
+        .join('; '),
+    });
     throw new BuildFailure(denialMessage(decision, config.job.role_variable));
   }
   const role = decision.role;
-  await audit.write({ event: 'decision', ...base, role: role.name, role_arn: role.arn, outcome: 'allow', detail: decision.viaDefault ? 'default role' : `requested in ${config.job.role_variable}` });
+  await audit.write({
+    event: 'decision',
+    ...base,
+    role: role.name,
+    role_arn: role.arn,
+    outcome: 'allow',
+    detail: decision.viaDefault ? 'default role' : `requested in ${config.job.role_variable}`,
+  });
 
   const conflicts = conflictingVariables(env);
   if (conflicts.length > 0) {
@@ -116,9 +149,15 @@ async function prepareJob(svc: Services, config: Services['config'], env: NodeJS
     },
   });
   await audit.write({
-    event: 'issue', ...base, role: role.name, role_arn: role.arn, session_name: s.sessionName,
+    event: 'issue',
+    ...base,
+    role: role.name,
+    role_arn: role.arn,
+    session_name: s.sessionName,
     ...(s.sourceIdentity !== undefined ? { source_identity: s.sourceIdentity } : {}),
-    expiration: s.credentials.expiration.toISOString(), access_key_id: s.credentials.accessKeyId, outcome: delivery.name,
+    expiration: s.credentials.expiration.toISOString(),
+    access_key_id: s.credentials.accessKeyId,
+    outcome: delivery.name,
   });
   await printSummary(log, current(), role, s, delivery, svc.now());
 }

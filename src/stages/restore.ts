@@ -10,7 +10,8 @@ import { unconfirmedSwap, waitOutPendingSwap } from '../credentials/instance-pro
 export async function operatorRestore(svc: Services): Promise<number> {
   const { config, layout, log, audit } = svc;
   const [{ restoreInstanceProfile, restoreInstanceProfileAsOperator, RestoreFailed, fromBaseline }, { clearUnhealthy, readHealth }] = await Promise.all([
-    import('../credentials/instance-profile.js'), import('../state/host-health.js'),
+    import('../credentials/instance-profile.js'),
+    import('../state/host-health.js'),
   ]);
   const imds = svc.aws.imds(config.aws);
   const ec2 = (c: AwsCredentials | undefined) => svc.aws.ec2(config.aws, c !== undefined ? { credentials: c } : {});
@@ -35,7 +36,10 @@ export async function operatorRestore(svc: Services): Promise<number> {
       if (config.job.isolation === 'users') {
         if (fenced === 'unchecked') {
           const { ensureImdsFenced } = await import('../isolation/imds-fence.js');
-          fenced = await ensureImdsFenced(config).then(() => undefined, (err: Error) => err);
+          fenced = await ensureImdsFenced(config).then(
+            () => undefined,
+            (err: Error) => err,
+          );
         }
         if (fenced !== undefined) throw new Error(`not restored: ${fenced.message} (run \`jobrole host init\`, then this again)`);
       }
@@ -58,11 +62,27 @@ export async function operatorRestore(svc: Services): Promise<number> {
       // Undone: the scrub below must not try again with credentials that may no longer work.
       await writeJobState(layout, withoutUndo(state));
       log.ok(`restored the instance profile of ${undo.instanceId} (job ${state.job.id})`);
-      await audit.write({ event: 'restore', job_id: state.job.id, job_key: key, project: state.job.projectPath, instance_id: undo.instanceId, outcome: 'ok', detail: 'jobrole gc --restore' });
+      await audit.write({
+        event: 'restore',
+        job_id: state.job.id,
+        job_key: key,
+        project: state.job.projectPath,
+        instance_id: undo.instanceId,
+        outcome: 'ok',
+        detail: 'jobrole gc --restore',
+      });
     } catch (err) {
       failed++;
       log.error(`job ${state.job.id}: ${(err as Error).message}`);
-      await audit.write({ event: 'restore', job_id: state.job.id, job_key: key, project: state.job.projectPath, instance_id: undo.instanceId, outcome: 'failed', detail: `jobrole gc --restore: ${(err as Error).message}` });
+      await audit.write({
+        event: 'restore',
+        job_id: state.job.id,
+        job_key: key,
+        project: state.job.projectPath,
+        instance_id: undo.instanceId,
+        outcome: 'failed',
+        detail: `jobrole gc --restore: ${(err as Error).message}`,
+      });
     }
   }
   if (failed > 0) return 1;

@@ -27,7 +27,10 @@ async function readState(dir: string): Promise<JobState> {
   try {
     text = await readFileNoFollow(file);
   } catch (err) {
-    throw new SystemFailure(`the job's state in ${dir} is missing or unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): did prepare run?`, { cause: err });
+    throw new SystemFailure(
+      `the job's state in ${dir} is missing or unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): did prepare run?`,
+      { cause: err },
+    );
   }
   return parseStateFile(file, text);
 }
@@ -39,7 +42,8 @@ function signalNumber(signal: NodeJS.Signals | null): number {
 /** Runs the stage script; returns the process exit code for the runner (0, or the build-failure code). */
 export async function runStage(scriptPath: string, stageName: string, env: NodeJS.ProcessEnv, codes: ExitCodes): Promise<number> {
   const dir = jobStateDirFromEnv(env);
-  if (dir === undefined) throw new SystemFailure(`${JOB_STATE_VAR} is not set: the config stage's job_env did not reach the run stage (is config_exec jobrole config?)`);
+  if (dir === undefined)
+    throw new SystemFailure(`${JOB_STATE_VAR} is not set: the config stage's job_env did not reach the run stage (is config_exec jobrole config?)`);
   const [state, script] = await Promise.all([
     readState(dir),
     readFile(scriptPath).catch((err: NodeJS.ErrnoException) => {
@@ -49,14 +53,19 @@ export async function runStage(scriptPath: string, stageName: string, env: NodeJ
   if (state.phase !== 'prepared') throw new SystemFailure(`job ${state.job.id} is not prepared (state: ${state.phase}); run stages need a successful prepare`);
   const user = state.isolation === 'users' ? state.user : undefined;
   if (state.isolation === 'users' && user === undefined) throw new SystemFailure(`job ${state.job.id} should run as a job user, but its state names none`);
-  if (state.isolation === 'users' && state.sandbox === undefined) throw new SystemFailure(`job ${state.job.id} has no sandbox recorded: prepare did not finish setting it up`);
+  if (state.isolation === 'users' && state.sandbox === undefined)
+    throw new SystemFailure(`job ${state.job.id} has no sandbox recorded: prepare did not finish setting it up`);
   if (state.sandbox !== undefined && !sandboxAlive(state.sandbox)) {
-    throw new SystemFailure(`the sandbox of job ${state.job.id} (init pid ${state.sandbox.initPid}) is gone: something killed it; the job cannot go on (cleanup scrubs the slot)`);
+    throw new SystemFailure(
+      `the sandbox of job ${state.job.id} (init pid ${state.sandbox.initPid}) is gone: something killed it; the job cannot go on (cleanup scrubs the slot)`,
+    );
   }
   const spec = jobSpawnSpec(user, { ...baseJobEnv(env), ...state.jobEnv }, user?.home ?? process.cwd(), state.sandbox);
 
   const learned: string[] = [];
-  let learn = (s: string): void => { learned.push(s); };
+  let learn = (s: string): void => {
+    learned.push(s);
+  };
   const feed = state.broker !== undefined ? subscribeSecretFeed(state.broker.feedSocket, (s) => learn(s)) : undefined;
   // Credentials the endpoint renewed since prepare are not in the state: learn them before the job can print them.
   // Meanwhile, open the sockets the job's output comes through (output-channels.ts).
@@ -73,9 +82,16 @@ export async function runStage(scriptPath: string, stageName: string, env: NodeJ
     channels?.closeChildEnds();
     throw new SystemFailure(`cannot join the job's cgroup ${spec.cgroup ?? ''}: ${(e as Error).message}`, { cause: e });
   }
-  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['pipe', channels?.stdio[0] ?? 'pipe', channels?.stdio[1] ?? 'pipe'], detached: spec.detached });
+  const child = spawn(spec.command, spec.args, {
+    env: spec.env,
+    cwd: spec.cwd,
+    stdio: ['pipe', channels?.stdio[0] ?? 'pipe', channels?.stdio[1] ?? 'pipe'],
+    detached: spec.detached,
+  });
   channels?.closeChildEnds();
-  const onTerm = () => { signalJob(child, spec, 'SIGTERM'); };
+  const onTerm = () => {
+    signalJob(child, spec, 'SIGTERM');
+  };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onTerm);
   child.stdin!.on('error', () => undefined);

@@ -35,7 +35,10 @@ export function slotScrubSteps(config: JobroleConfig, layout: StateLayout, slot:
           log.line(`jobrole: slot ${slot} is held by job ${holder.split('-')[0] ?? holder} now: its user, directories and keyrings are left alone`);
           return;
         }
-        const [{ tasksOfUid, describeTasks }, { killUserProcesses }] = await Promise.all([import('../isolation/uid-tasks.js'), import('../isolation/processes.js')]);
+        const [{ tasksOfUid, describeTasks }, { killUserProcesses }] = await Promise.all([
+          import('../isolation/uid-tasks.js'),
+          import('../isolation/processes.js'),
+        ]);
         let tasks = await tasksOfUid(user.uid);
         if (tasks.length > 0) {
           log.warn(`processes of ${user.name} outside any sandbox: ${describeTasks(tasks)}; ending them`);
@@ -63,7 +66,9 @@ export function slotScrubSteps(config: JobroleConfig, layout: StateLayout, slot:
         for (const dir of slotDirs(config, slot)) {
           const results = [await replaceWithFreshDir(user, dir)];
           for (const old of await trashBeside(dir)) if (!results.some((r) => r.leftover === old)) results.push(await deleteTrash(old, user));
-          for (const r of results) if (r.leftover !== undefined) log.warn(`old directory ${r.leftover} of slot ${slot} kept for now (${r.leftoverWhy ?? ''}); "jobrole gc" retries; the slot itself is fresh`);
+          for (const r of results)
+            if (r.leftover !== undefined)
+              log.warn(`old directory ${r.leftover} of slot ${slot} kept for now (${r.leftoverWhy ?? ''}); "jobrole gc" retries; the slot itself is fresh`);
         }
       },
     },

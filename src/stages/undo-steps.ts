@@ -12,7 +12,10 @@ import type { Services } from './services.js';
  * process of its user left, then its dirs), and last the job's credential files. Parts whose records the state
  * lacks contribute nothing, so this serves a complete job, a prepare killed mid-way, and gc alike.
  */
-export function jobUndoSteps(state: JobState, svc: Pick<Services, 'config' | 'layout' | 'log' | 'audit' | 'aws' | 'host' | 'strategies' | 'deliveries'>): UndoStep[] {
+export function jobUndoSteps(
+  state: JobState,
+  svc: Pick<Services, 'config' | 'layout' | 'log' | 'audit' | 'aws' | 'host' | 'strategies' | 'deliveries'>,
+): UndoStep[] {
   const req = { config: svc.config, layout: svc.layout, log: svc.log, audit: svc.audit, aws: svc.aws };
   return [
     ...Object.values(svc.deliveries).flatMap((d) => d.teardown(state, req)),

@@ -78,7 +78,9 @@ export function parseStateFile(file: string, text: string): JobState {
   } catch (err) {
     // The RecordError is already in the message: no cause, so the chain is not printed twice.
     if (!(err instanceof RecordError)) throw err;
-    throw new SystemFailure(`the job state file ${file} is corrupt or not a jobrole job state: ${err.field === '' ? 'it' : `field "${err.field}"`} ${err.problem}; nothing in it was acted on (keep a copy to inspect, then "jobrole gc" removes unreadable job states)`);
+    throw new SystemFailure(
+      `the job state file ${file} is corrupt or not a jobrole job state: ${err.field === '' ? 'it' : `field "${err.field}"`} ${err.problem}; nothing in it was acted on (keep a copy to inspect, then "jobrole gc" removes unreadable job states)`,
+    );
   }
 }
 

@@ -35,7 +35,9 @@ export async function readQuarantine(layout: StateLayout, slot: number): Promise
 }
 
 export async function liftQuarantine(layout: StateLayout, slot: number): Promise<void> {
-  await unlink(file(layout, slot)).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+  await unlink(file(layout, slot)).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
 }
 
 export async function quarantinedSlots(layout: StateLayout): Promise<Quarantine[]> {

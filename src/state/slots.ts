@@ -45,7 +45,10 @@ async function takeOver(layout: StateLayout, slot: number, deadHolder: string, k
     await mkdir(guard, { mode: 0o700 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(guard).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if (age > GUARD_STALE_MS) await rmdir(guard).catch(() => undefined);
     return false;
   }

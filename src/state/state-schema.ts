@@ -6,7 +6,10 @@ import type { BrokerRecord, InstanceProfileUndo, JobState, JobUser, SandboxRecor
 /** A record that is not a JobState; `field` is the dotted path of the first bad field ('' = the whole record). */
 export class RecordError extends Error {
   override readonly name = 'RecordError';
-  constructor(readonly field: string, readonly problem: string) {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
     super(field === '' ? problem : `${field} ${problem}`);
   }
 }
@@ -27,22 +30,35 @@ const isoDate: Check<string> = (raw, field) => {
 };
 
 export const int: Check<number> = (raw, field) =>
-  typeof raw === 'number' && Number.isSafeInteger(raw) ? raw : fail(field, `is ${kind(raw)}${typeof raw === 'number' ? ` ${raw}` : ''}, expected a whole number`);
+  typeof raw === 'number' && Number.isSafeInteger(raw)
+    ? raw
+    : fail(field, `is ${kind(raw)}${typeof raw === 'number' ? ` ${raw}` : ''}, expected a whole number`);
 
-export const oneOf = <T extends string>(...values: T[]): Check<T> => (raw, field) =>
-  typeof raw === 'string' && (values as string[]).includes(raw) ? (raw as T) : fail(field, `is ${JSON.stringify(raw) ?? kind(raw)}, expected one of ${values.join(', ')}`);
+export const oneOf =
+  <T extends string>(...values: T[]): Check<T> =>
+  (raw, field) =>
+    typeof raw === 'string' && (values as string[]).includes(raw)
+      ? (raw as T)
+      : fail(field, `is ${JSON.stringify(raw) ?? kind(raw)}, expected one of ${values.join(', ')}`);
 
 /** Absent (or null, as JSON writes some undefined values) is undefined; anything else must pass `check`. */
-export const optional = <T>(check: Check<T>): Check<T | undefined> => (raw, field) => (raw === undefined || raw === null ? undefined : check(raw, field));
+export const optional =
+  <T>(check: Check<T>): Check<T | undefined> =>
+  (raw, field) =>
+    raw === undefined || raw === null ? undefined : check(raw, field);
 
-export const arrayOf = <T>(check: Check<T>): Check<T[]> => (raw, field) =>
-  Array.isArray(raw) ? raw.map((v, i) => check(v, `${field}[${i}]`)) : fail(field, `is ${kind(raw)}, expected a list`);
+export const arrayOf =
+  <T>(check: Check<T>): Check<T[]> =>
+  (raw, field) =>
+    Array.isArray(raw) ? raw.map((v, i) => check(v, `${field}[${i}]`)) : fail(field, `is ${kind(raw)}, expected a list`);
 
-const recordOf = <T>(check: Check<T>): Check<Record<string, T>> => (raw, field) => {
-  const o = object(raw, field);
-  for (const [k, v] of Object.entries(o)) check(v, `${field}.${k}`);
-  return o as Record<string, T>;
-};
+const recordOf =
+  <T>(check: Check<T>): Check<Record<string, T>> =>
+  (raw, field) => {
+    const o = object(raw, field);
+    for (const [k, v] of Object.entries(o)) check(v, `${field}.${k}`);
+    return o as Record<string, T>;
+  };
 
 function object(raw: unknown, field: string): Record<string, unknown> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(field, `is ${kind(raw)}, expected an object`);
@@ -50,15 +66,17 @@ function object(raw: unknown, field: string): Record<string, unknown> {
 }
 
 /** An object whose listed fields each pass their check (an optional null becomes absent); unknown extra fields are kept. */
-export const shape = <T>(fields: { [K in keyof T]-?: Check<T[K]> }): Check<T> => (raw, field) => {
-  const out: Record<string, unknown> = { ...object(raw, field) };
-  for (const [k, check] of Object.entries<Check<unknown>>(fields)) {
-    const v = check(out[k], field === '' ? k : `${field}.${k}`);
-    if (v === undefined) delete out[k];
-    else out[k] = v;
-  }
-  return out as T;
-};
+export const shape =
+  <T>(fields: { [K in keyof T]-?: Check<T[K]> }): Check<T> =>
+  (raw, field) => {
+    const out: Record<string, unknown> = { ...object(raw, field) };
+    for (const [k, check] of Object.entries<Check<unknown>>(fields)) {
+      const v = check(out[k], field === '' ? k : `${field}.${k}`);
+      if (v === undefined) delete out[k];
+      else out[k] = v;
+    }
+    return out as T;
+  };
 
 const startTime = optional(str);
 

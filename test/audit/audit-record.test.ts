@@ -9,7 +9,20 @@ const read = (r: AuditRecord) => parseAuditRecord(JSON.parse(auditLine(r, new Da
 
 test('good records of every event read back as written', () => {
   const records: AuditRecord[] = [
-    { event: 'decision', job_id: 1, job_key: '1-0123456789ab', project: 'g/p', project_id: 7, pipeline_id: 9, ref: 'main', namespace_id: 3, role: 'r', role_arn: 'arn:aws:iam::1:role/r', outcome: 'allow', detail: 'default role' },
+    {
+      event: 'decision',
+      job_id: 1,
+      job_key: '1-0123456789ab',
+      project: 'g/p',
+      project_id: 7,
+      pipeline_id: 9,
+      ref: 'main',
+      namespace_id: 3,
+      role: 'r',
+      role_arn: 'arn:aws:iam::1:role/r',
+      outcome: 'allow',
+      detail: 'default role',
+    },
     { event: 'issue', job_id: 1, role: 'r', session_name: 's', expiration: '2030-01-01T01:00:00Z', access_key_id: 'ASIA1', outcome: 'endpoint' },
     { event: 'refresh', job_id: 1, outcome: 'deadline', detail: 'deadline: stopped', via: 'serve' },
     { event: 'restore', job_id: 1, instance_id: 'i-1', outcome: 'ok' },

@@ -78,7 +78,10 @@ test('describeAwsError: the code unless the message says it, then the request id
 test('causeChain follows cause, outermost first, bounded', () => {
   const inner = new Error('inner');
   const outer = new Error('outer', { cause: new Error('middle', { cause: inner }) });
-  assert.deepEqual(causeChain(outer).map((e) => (e as Error).message), ['outer', 'middle', 'inner']);
+  assert.deepEqual(
+    causeChain(outer).map((e) => (e as Error).message),
+    ['outer', 'middle', 'inner'],
+  );
   const loop: Error & { cause?: unknown } = new Error('loop');
   loop.cause = loop;
   assert.equal(causeChain(loop).length, 5);

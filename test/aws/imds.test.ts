@@ -121,7 +121,10 @@ describe('createImdsClient', () => {
     };
     await assert.rejects(createImdsClient({ endpoint: 'http://127.0.0.1:9', fetch: down }).instanceId(), /did not answer PUT \/latest\/api\/token/);
     const refusing: FetchLike = async () => ({ status: 403, text: async () => '' });
-    await assert.rejects(createImdsClient({ endpoint: 'http://x', fetch: refusing }).instanceId(), (err: Error) => err instanceof ImdsError && err.status === 403);
+    await assert.rejects(
+      createImdsClient({ endpoint: 'http://x', fetch: refusing }).instanceId(),
+      (err: Error) => err instanceof ImdsError && err.status === 403,
+    );
     const noRegion = fakeImds({ '/latest/dynamic/instance-identity/document': ok('{}') });
     await assert.rejects(createImdsClient({ endpoint: 'http://x', fetch: noRegion.fetch }).region(), /no region/);
   });

@@ -86,7 +86,11 @@ describe('broker process', () => {
     }
     assert.ok(cmdline.startsWith('jobrole-broker'), `title: ${JSON.stringify(cmdline)}`);
     const stat = await readFile(`/proc/${b.pid}/stat`, 'utf8');
-    const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4).map(Number);
+    const [pgrp, session] = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .slice(2, 4)
+      .map(Number);
     assert.equal(pgrp, b.pid, 'own process group');
     assert.equal(session, b.pid, 'own session');
 
@@ -127,9 +131,18 @@ describe('broker process', () => {
     assert.equal(existsSync(h.feedSocketPath), false);
     // The typed event the endpoint's audit turns into a refresh record with outcome "deadline" (stages/broker.ts).
     const log = await readFile(String((h.sourceSpec as { logFile: string }).logFile), 'utf8');
-    const events = log.split('\n').filter((l) => l.startsWith('typed-event ')).map((l) => JSON.parse(l.slice(12)) as { type: string; detail: string });
-    assert.ok(events.some((e) => e.type === 'serve' && typeof e.detail === 'string'), log);
-    assert.ok(events.some((e) => e.type === 'deadline' && typeof e.detail === 'string'), log);
+    const events = log
+      .split('\n')
+      .filter((l) => l.startsWith('typed-event '))
+      .map((l) => JSON.parse(l.slice(12)) as { type: string; detail: string });
+    assert.ok(
+      events.some((e) => e.type === 'serve' && typeof e.detail === 'string'),
+      log,
+    );
+    assert.ok(
+      events.some((e) => e.type === 'deadline' && typeof e.detail === 'string'),
+      log,
+    );
   });
 
   test('a bad handshake is a system failure naming the field, and leaves no process', async () => {

@@ -19,7 +19,7 @@ describe('connection gate sizing', () => {
     assert.ok((openFileLimit() ?? 0) > 0, 'this process has a limit /proc shows');
   });
 
-  test('keeps the pending cap below the descriptors left after every uid\'s admitted room', () => {
+  test("keeps the pending cap below the descriptors left after every uid's admitted room", () => {
     assert.equal(pendingCapFor(1024, 1, 256), 1024 - 256 - 64);
     assert.equal(pendingCapFor(1_048_576, 1, 256), DEFAULT_GATE_LIMITS.maxPending);
     assert.equal(pendingCapFor(undefined, 1, 256), DEFAULT_GATE_LIMITS.maxPending);
@@ -36,10 +36,19 @@ describe('batched peer uid lookup', () => {
   const hex = (p: number): string => p.toString(16).toUpperCase().padStart(4, '0');
 
   test('clientEnds maps every client of one server port to its uids in one pass', () => {
-    const text = head + row(0, `${a}:1F90`, '00000000:0000', '0A', 0) + row(1, `${a}:C350`, `${a}:1F90`, '01', 1001) +
-      row(2, `${a}:1F90`, `${a}:C350`, '01', 0) + row(3, `${a}:C351`, `${a}:1F90`, '06', 0) + row(4, `${a}:C352`, `${a}:1F91`, '01', 1002);
+    const text =
+      head +
+      row(0, `${a}:1F90`, '00000000:0000', '0A', 0) +
+      row(1, `${a}:C350`, `${a}:1F90`, '01', 1001) +
+      row(2, `${a}:1F90`, `${a}:C350`, '01', 0) +
+      row(3, `${a}:C351`, `${a}:1F90`, '06', 0) +
+      row(4, `${a}:C352`, `${a}:1F91`, '01', 1002);
     const ends = clientEnds(text, `${a}:1F90`);
-    assert.deepEqual([...ends.entries()].map(([k, v]) => [k, [...v]]), [[`${a}:C350`, [1001]]], 'only ESTABLISHED client ends of port 8080');
+    assert.deepEqual(
+      [...ends.entries()].map(([k, v]) => [k, [...v]]),
+      [[`${a}:C350`, [1001]]],
+      'only ESTABLISHED client ends of port 8080',
+    );
   });
 
   test('queries asked together share one read of the table, and a later query waits for a fresh read', async () => {
@@ -63,7 +72,10 @@ describe('batched peer uid lookup', () => {
     release();
     assert.equal(await first, 3000);
     const uids = await Promise.all(batch);
-    assert.deepEqual(uids.slice(0, 499), clients.slice(1).map((_, i) => 3000 + ((i + 1) % 2)));
+    assert.deepEqual(
+      uids.slice(0, 499),
+      clients.slice(1).map((_, i) => 3000 + ((i + 1) % 2)),
+    );
     assert.equal(uids[499], 4000, 'the newer connection was found by the second read');
     assert.equal(uids[500], undefined, 'no entry: unknown');
     assert.deepEqual(reads, ['/nowhere/net/tcp', '/nowhere/net/tcp', '/nowhere/net/tcp6'], 'two tcp reads for 502 queries; tcp6 only for the one not found');

@@ -33,10 +33,7 @@ describe('resolvePeerUidFromProc', () => {
     try {
       const s = pair.server;
       assert.equal(await resolvePeerUidFromProc(s.remotePort!, s.localPort!), process.getuid!());
-      assert.equal(
-        await resolvePeerUidFromProc(s.remotePort!, s.localPort!, { remote: s.remoteAddress!, local: s.localAddress! }),
-        process.getuid!(),
-      );
+      assert.equal(await resolvePeerUidFromProc(s.remotePort!, s.localPort!, { remote: s.remoteAddress!, local: s.localAddress! }), process.getuid!());
       assert.equal(await resolvePeerUidFromProc(s.remotePort!, s.localPort!, { remote: '127.0.0.2', local: s.localAddress! }), undefined);
       assert.equal(await resolvePeerUidFromProc(s.localPort!, s.remotePort!), process.getuid!(), 'our own end is root-owned too');
     } finally {

@@ -21,13 +21,23 @@ describe('refresher with pollMs', () => {
     const issued: IssuedSession[] = [];
     const events: string[] = [];
     const r = startRefresher({
-      source, initial, refreshBeforeSeconds: 900, pollMs: 60, now: Date.now, retry: { initialMs: 10, maxMs: 100 },
-      onIssue: (s) => issued.push(s), onEvent: (type) => events.push(type),
+      source,
+      initial,
+      refreshBeforeSeconds: 900,
+      pollMs: 60,
+      now: Date.now,
+      retry: { initialMs: 10, maxMs: 100 },
+      onIssue: (s) => issued.push(s),
+      onEvent: (type) => events.push(type),
     });
     try {
       await new Promise((res) => setTimeout(res, 400));
       assert.ok(calls >= 4, `polled only ${calls} times in 400 ms at 60 ms`);
-      assert.deepEqual(issued.map((s) => s.credentials.accessKeyId), [rotated.credentials.accessKeyId], 'the unchanged key was issued again, or the rotated one not once');
+      assert.deepEqual(
+        issued.map((s) => s.credentials.accessKeyId),
+        [rotated.credentials.accessKeyId],
+        'the unchanged key was issued again, or the rotated one not once',
+      );
       assert.deepEqual(events, ['refresh']);
       assert.equal(r.current().credentials.accessKeyId, rotated.credentials.accessKeyId);
     } finally {
@@ -39,8 +49,13 @@ describe('refresher with pollMs', () => {
     let calls = 0;
     const initial = fakeSession(1, 6 * HOUR);
     const r = startRefresher({
-      source: async () => (calls++, fakeSession(2, 6 * HOUR)), initial, refreshBeforeSeconds: 900, now: Date.now,
-      retry: { initialMs: 10, maxMs: 100 }, onIssue: () => undefined, onEvent: () => undefined,
+      source: async () => (calls++, fakeSession(2, 6 * HOUR)),
+      initial,
+      refreshBeforeSeconds: 900,
+      now: Date.now,
+      retry: { initialMs: 10, maxMs: 100 },
+      onIssue: () => undefined,
+      onEvent: () => undefined,
     });
     await new Promise((res) => setTimeout(res, 200));
     r.stop();
@@ -49,8 +64,19 @@ describe('refresher with pollMs', () => {
 
   test('the handshake carries pollMs and refuses a nonsensical one', () => {
     const base = {
-      token: 't', deadline: new Date(Date.now() + HOUR).toISOString(), refreshBeforeSeconds: 900, feedSocketPath: '/x.sock', sourceSpec: {},
-      initial: { accessKeyId: 'A', secretAccessKey: 'S', sessionToken: 'T', expiration: new Date(Date.now() + HOUR).toISOString(), roleArn: 'r', sessionName: 'n' },
+      token: 't',
+      deadline: new Date(Date.now() + HOUR).toISOString(),
+      refreshBeforeSeconds: 900,
+      feedSocketPath: '/x.sock',
+      sourceSpec: {},
+      initial: {
+        accessKeyId: 'A',
+        secretAccessKey: 'S',
+        sessionToken: 'T',
+        expiration: new Date(Date.now() + HOUR).toISOString(),
+        roleArn: 'r',
+        sessionName: 'n',
+      },
     };
     assert.equal(parseHandshake(JSON.stringify({ ...base, pollMs: 60_000 })).pollMs, 60_000);
     assert.equal(parseHandshake(JSON.stringify(base)).pollMs, undefined);

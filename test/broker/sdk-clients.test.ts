@@ -75,7 +75,8 @@ describe('SDK clients against the endpoint', () => {
 
   test('botocore with a wrong token gets no credentials', async () => {
     await withEndpoint(async (env, initial) => {
-      const script = 'from botocore.credentials import ContainerProvider\ntry:\n  ContainerProvider().load()\n  print("GOT")\nexcept Exception as e:\n  print("REFUSED", type(e).__name__)';
+      const script =
+        'from botocore.credentials import ContainerProvider\ntry:\n  ContainerProvider().load()\n  print("GOT")\nexcept Exception as e:\n  print("REFUSED", type(e).__name__)';
       const { stdout: out } = await promisify(execFile)('/usr/bin/python3', ['-c', script], {
         env: { PATH: '/usr/bin:/bin', ...env, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'guess' },
         timeout: 30_000,

@@ -16,7 +16,10 @@ const OTHER_UID = 2002;
 const JOB_ADDRESS = '127.0.0.2';
 const byAddress = async (_rp: number, _lp: number, a?: { remote: string }): Promise<number> => (a?.remote === JOB_ADDRESS ? JOB_UID : OTHER_UID);
 
-async function withServer(over: Partial<CredentialServerOptions>, fn: (port: number, events: Array<{ type: string; detail: string }>) => Promise<void>): Promise<void> {
+async function withServer(
+  over: Partial<CredentialServerOptions>,
+  fn: (port: number, events: Array<{ type: string; detail: string }>) => Promise<void>,
+): Promise<void> {
   const events: Array<{ type: string; detail: string }> = [];
   const server = await startCredentialServer({
     token: TOKEN,
@@ -67,7 +70,7 @@ function attempt(port: number, localAddress: string | undefined, waitMs: number)
 }
 
 describe('credentials endpoint under a connection flood', () => {
-  test('2,000 idle connections from another uid, reopened as soon as reset, never stop the job\'s requests', async () => {
+  test("2,000 idle connections from another uid, reopened as soon as reset, never stop the job's requests", async () => {
     await withServer({}, async (port, events) => {
       let opened = 0;
       let bytesToFlooder = 0;
@@ -95,7 +98,7 @@ describe('credentials endpoint under a connection flood', () => {
           statuses.push((await get(port, { token: TOKEN, localAddress: JOB_ADDRESS })).status);
           each.push(Date.now() - t);
         }
-        assert.deepEqual(statuses, Array(30).fill(200), 'every one of the job\'s requests was answered');
+        assert.deepEqual(statuses, Array(30).fill(200), "every one of the job's requests was answered");
         assert.ok(opened >= 2000, `the flood was on: ${opened} connects`);
         // Flooder, endpoint and client share this one thread here, so latency is loose; the e2e test runs them apart.
         assert.ok(Math.max(...each) < 10_000, `a request took ${Math.max(...each)} ms under the flood`);
@@ -131,18 +134,21 @@ describe('credentials endpoint under a connection flood', () => {
     const THIRD = 2003;
     const three = async (_rp: number, _lp: number, a?: { remote: string }): Promise<number> =>
       a?.remote === JOB_ADDRESS ? JOB_UID : a?.remote === '127.0.0.3' ? THIRD : OTHER_UID;
-    await withServer({ allowedUids: [JOB_UID, THIRD], resolvePeerUid: three, limits: { maxPerUid: 2, firstRequestMs: 60_000 }, idleMs: 60_000 }, async (port, events) => {
-      const third = [await connect(port, '127.0.0.3'), await connect(port, '127.0.0.3')];
-      await delay(50);
-      assert.equal(await attempt(port, '127.0.0.3', 2000).result, 'reset');
-      assert.match(events.at(-1)!.detail, /^uid 2003: already 2 connections open/);
-      assert.equal((await get(port, { token: TOKEN, localAddress: JOB_ADDRESS })).status, 200, 'the job\'s uid still has room');
-      third[0]!.destroy();
-      await delay(50);
-      const again = attempt(port, '127.0.0.3', 300);
-      assert.equal(await again.result, 'open', 'a freed place is reused');
-      for (const s of [...third, again.socket]) s.destroy();
-    });
+    await withServer(
+      { allowedUids: [JOB_UID, THIRD], resolvePeerUid: three, limits: { maxPerUid: 2, firstRequestMs: 60_000 }, idleMs: 60_000 },
+      async (port, events) => {
+        const third = [await connect(port, '127.0.0.3'), await connect(port, '127.0.0.3')];
+        await delay(50);
+        assert.equal(await attempt(port, '127.0.0.3', 2000).result, 'reset');
+        assert.match(events.at(-1)!.detail, /^uid 2003: already 2 connections open/);
+        assert.equal((await get(port, { token: TOKEN, localAddress: JOB_ADDRESS })).status, 200, "the job's uid still has room");
+        third[0]!.destroy();
+        await delay(50);
+        const again = attempt(port, '127.0.0.3', 300);
+        assert.equal(await again.result, 'open', 'a freed place is reused');
+        for (const s of [...third, again.socket]) s.destroy();
+      },
+    );
   });
 
   test('an admitted connection that sends no complete request, or idles after one, is dropped', async () => {

@@ -78,7 +78,11 @@ describe('credentials server', () => {
         assert.equal(typeof err.Code, 'string');
       }
       assert.equal(events.filter((e) => e.type === 'deny').length, cases.length);
-      assert.deepEqual(events.flatMap((e) => secretsIn(e.detail, initial)), [], 'no secret in an event');
+      assert.deepEqual(
+        events.flatMap((e) => secretsIn(e.detail, initial)),
+        [],
+        'no secret in an event',
+      );
     });
   });
 
@@ -91,7 +95,10 @@ describe('credentials server', () => {
     };
     await withServer({ allowedUids: [1000], resolvePeerUid: resolver }, async (port, _initial, events) => {
       await assert.rejects(get(port, { token: TOKEN }), { code: 'ECONNRESET' });
-      assert.deepEqual(events.map((e) => e.type), ['deny']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['deny'],
+      );
       assert.match(events[0]!.detail, /^uid 4242 not allowed; connection from port \d+ reset$/);
     });
     await withServer({ allowedUids: [1000, 4242], resolvePeerUid: resolver }, async (port) => {

@@ -26,8 +26,14 @@ test('the recipes prepare writes read back unchanged (through JSON, as the hands
 
 test('a bad or foreign sourceSpec is an error naming the first bad field, not a crash in the first refresh', () => {
   const good = JSON.parse(JSON.stringify({ spec: sessionSpec(config, role, ctx), audit })) as Record<string, Record<string, unknown>>;
-  assert.throws(() => parseBrokerSourceSpec({ ...good, spec: { ...good['spec'], durationSeconds: '3600' } }), /sourceSpec\.spec\.durationSeconds is string, expected a whole number/);
-  assert.throws(() => parseBrokerSourceSpec({ ...good, spec: { ...good['spec'], strategy: 'static-keys' } }), /sourceSpec\.spec\.strategy .*expected one of assume-role, web-identity/);
+  assert.throws(
+    () => parseBrokerSourceSpec({ ...good, spec: { ...good['spec'], durationSeconds: '3600' } }),
+    /sourceSpec\.spec\.durationSeconds is string, expected a whole number/,
+  );
+  assert.throws(
+    () => parseBrokerSourceSpec({ ...good, spec: { ...good['spec'], strategy: 'static-keys' } }),
+    /sourceSpec\.spec\.strategy .*expected one of assume-role, web-identity/,
+  );
   assert.throws(() => parseBrokerSourceSpec({ ...good, audit: { ...good['audit'], jobId: undefined } }), /sourceSpec\.audit\.jobId/);
   assert.throws(() => parseBrokerSourceSpec({ lifetimeMs: 1 }), /the endpoint's handshake: sourceSpec\.spec is undefined, expected an object/);
   assert.throws(() => parseBrokerSourceSpec('{"spec":1}'), /sourceSpec is string, expected an object/);

@@ -19,7 +19,28 @@ test('parseDuration accepts whole seconds, unit forms and combinations', () => {
 });
 
 test('parseDuration rejects everything else', () => {
-  for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '', ' ', '-5', '1.5h', '1 h', '1h 30m', 'h', '15min', '1H', '1w', 'abc', true, null, undefined, {}, ['1h']]) {
+  for (const bad of [
+    -1,
+    1.5,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    '',
+    ' ',
+    '-5',
+    '1.5h',
+    '1 h',
+    '1h 30m',
+    'h',
+    '15min',
+    '1H',
+    '1w',
+    'abc',
+    true,
+    null,
+    undefined,
+    {},
+    ['1h'],
+  ]) {
     assert.equal(parseDuration(bad), undefined, `${inspect(bad)} must not parse`);
   }
 });

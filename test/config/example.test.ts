@@ -40,7 +40,14 @@ test('config.example.toml shows the real defaults of every section', () => {
 
 test('every section key is set in the example, not only mentioned', () => {
   const doc = parse(exampleText) as Record<string, Record<string, unknown>>;
-  const sections = { driver: 'DriverSection', aws: 'AwsSection', job: 'JobSection', gitlab: 'GitlabSection', instance_profile: 'InstanceProfileSection', policy: 'PolicySection' };
+  const sections = {
+    driver: 'DriverSection',
+    aws: 'AwsSection',
+    job: 'JobSection',
+    gitlab: 'GitlabSection',
+    instance_profile: 'InstanceProfileSection',
+    policy: 'PolicySection',
+  };
   for (const [section, iface] of Object.entries(sections)) {
     for (const key of interfaceKeys(iface)) assert.ok(doc[section] && key in doc[section], `[${section}].${key} missing from config.example.toml`);
   }
@@ -64,8 +71,12 @@ test('config.example.toml grants nothing by a ref glob (or an author-chosen cond
 test('the commented [serve] section documents every ServeSection key with its default', () => {
   const block = /^# \[serve\]\n((?:# .*\n)+)/m.exec(exampleText);
   assert.ok(block, 'a commented [serve] section');
-  const uncommented = (block[1] ?? '').split('\n').map((l) => l.replace(/^# ?/, '')).join('\n');
+  const uncommented = (block[1] ?? '')
+    .split('\n')
+    .map((l) => l.replace(/^# ?/, ''))
+    .join('\n');
   const c = parseConfigText(`[serve]\n${uncommented}`, 'serve example');
   assert.deepEqual(c.serve, validateConfig({ serve: {} }, 'x').serve);
-  for (const key of interfaceKeys('ServeSection')) assert.ok(new RegExp(`^${key}\\s*=`, 'm').test(uncommented), `[serve].${key} missing from config.example.toml`);
+  for (const key of interfaceKeys('ServeSection'))
+    assert.ok(new RegExp(`^${key}\\s*=`, 'm').test(uncommented), `[serve].${key} missing from config.example.toml`);
 });

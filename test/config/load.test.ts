@@ -34,24 +34,30 @@ test('parseConfigText: valid TOML validated, source recorded', () => {
 });
 
 test('parseConfigText: bad TOML names file, line and column and keeps the cause', () => {
-  assert.throws(() => parseConfigText('[driver]\nslots = = 2\n', '/etc/x.toml'), (err: unknown) => {
-    assert.ok(err instanceof SystemFailure);
-    assert.match(err.message, /^config \/etc\/x\.toml: not valid TOML at line 2, column \d+: /);
-    assert.ok(!err.message.includes('Invalid TOML document'));
-    assert.ok(!err.message.includes('\n'));
-    assert.ok(err.cause !== undefined);
-    return true;
-  });
+  assert.throws(
+    () => parseConfigText('[driver]\nslots = = 2\n', '/etc/x.toml'),
+    (err: unknown) => {
+      assert.ok(err instanceof SystemFailure);
+      assert.match(err.message, /^config \/etc\/x\.toml: not valid TOML at line 2, column \d+: /);
+      assert.ok(!err.message.includes('Invalid TOML document'));
+      assert.ok(!err.message.includes('\n'));
+      assert.ok(err.cause !== undefined);
+      return true;
+    },
+  );
   systemFailure(() => parseConfigText('a = 99999999999999999999\n', 'c.toml'), 'config c.toml: not valid TOML at line 1');
 });
 
 test('parseConfigText: schema errors become SystemFailure naming file and key, with the ConfigError as cause', () => {
-  assert.throws(() => parseConfigText('[job]\ndelivery = "carrier-pigeon"\n', '/etc/x.toml'), (err: unknown) => {
-    assert.ok(err instanceof SystemFailure);
-    assert.equal(err.message, 'config /etc/x.toml: [job].delivery = "carrier-pigeon": expected one of "endpoint", "env", "file", "web-identity-file"');
-    assert.ok(err.cause instanceof ConfigError);
-    return true;
-  });
+  assert.throws(
+    () => parseConfigText('[job]\ndelivery = "carrier-pigeon"\n', '/etc/x.toml'),
+    (err: unknown) => {
+      assert.ok(err instanceof SystemFailure);
+      assert.equal(err.message, 'config /etc/x.toml: [job].delivery = "carrier-pigeon": expected one of "endpoint", "env", "file", "web-identity-file"');
+      assert.ok(err.cause instanceof ConfigError);
+      return true;
+    },
+  );
   systemFailure(() => parseConfigText('[driver]\nstate_dir = 1979-05-27\n', 'c.toml'), '[driver].state_dir = "1979-05-27"', 'an absolute path');
 });
 

@@ -9,25 +9,43 @@ const ARN = 'arn:aws:iam::111122223333:role/deploy';
 const role = (extra: Record<string, unknown> = {}) => ({ name: 'deploy', arn: ARN, ...extra });
 
 function rejects(doc: Record<string, unknown>, ...parts: string[]): void {
-  assert.throws(() => validateConfig(doc, '/etc/jobrole/config.toml'), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    for (const p of parts) assert.ok(err.message.includes(p), `message ${JSON.stringify(err.message)} should include ${JSON.stringify(p)}`);
-    return true;
-  });
+  assert.throws(
+    () => validateConfig(doc, '/etc/jobrole/config.toml'),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      for (const p of parts) assert.ok(err.message.includes(p), `message ${JSON.stringify(err.message)} should include ${JSON.stringify(p)}`);
+      return true;
+    },
+  );
 }
 
 test('an empty document is a valid config with the documented defaults', () => {
   const c = validateConfig({}, 'src.toml');
   assert.equal(c.source, 'src.toml');
   assert.deepEqual(c.driver, {
-    state_dir: '/var/lib/jobrole', builds_dir: '/var/lib/jobrole/builds', cache_dir: '/var/lib/jobrole/cache',
-    audit_log: '/var/log/jobrole/audit.jsonl', slots: 4, job_user_prefix: 'jobrole-job', home_dir: '/var/lib/jobrole/home', firewall_table: 'jobrole',
-    job_tmp_size: '1G', job_pids_max: 0, job_memory_max: '',
+    state_dir: '/var/lib/jobrole',
+    builds_dir: '/var/lib/jobrole/builds',
+    cache_dir: '/var/lib/jobrole/cache',
+    audit_log: '/var/log/jobrole/audit.jsonl',
+    slots: 4,
+    job_user_prefix: 'jobrole-job',
+    home_dir: '/var/lib/jobrole/home',
+    firewall_table: 'jobrole',
+    job_tmp_size: '1G',
+    job_pids_max: 0,
+    job_memory_max: '',
   });
   assert.deepEqual(c.aws, { region: 'us-east-1', sts_endpoint: '', ec2_endpoint: '', ssm_endpoint: '', imds_endpoint: '', max_attempts: 6 });
   assert.deepEqual(c.job, {
-    role_variable: 'JOBROLE_ROLE', id_token_variable: 'JOBROLE_ID_TOKEN', default_role: '', delivery: 'endpoint', isolation: 'users',
-    conflicting_variables: 'refuse', source_identity: 'job', session_tags: true, refresh_before: 1200,
+    role_variable: 'JOBROLE_ROLE',
+    id_token_variable: 'JOBROLE_ID_TOKEN',
+    default_role: '',
+    delivery: 'endpoint',
+    isolation: 'users',
+    conflicting_variables: 'refuse',
+    source_identity: 'job',
+    session_tags: true,
+    refresh_before: 1200,
   });
   assert.deepEqual(c.gitlab, { url: '', audience: '', jwks_file: '', jwks_cache_ttl: 3600, clock_skew: 60 });
   assert.deepEqual(c.instance_profile, { propagation_timeout: 120, poll_interval_ms: 1000, rotation_poll_interval: 60 });
@@ -67,7 +85,13 @@ test('gitlab.audience defaults to the url; urls lose trailing slashes', () => {
 test('parseRole: defaults, durations in seconds, allow conditions kept as written', () => {
   const r = parseRole(role({ max_duration: '2h', allow: { projects: ['group/*'], ref_types: ['tag'] } }), '[[roles]] #1');
   assert.deepEqual(r, {
-    name: 'deploy', arn: ARN, strategy: 'assume-role', instance_profile: '', max_duration: 7200, session_policy: '', policy_arns: [],
+    name: 'deploy',
+    arn: ARN,
+    strategy: 'assume-role',
+    instance_profile: '',
+    max_duration: 7200,
+    session_policy: '',
+    policy_arns: [],
     allow: { projects: ['group/*'], ref_types: ['tag'] },
   });
   assert.ok(!('delivery' in r), 'delivery absent unless set');
@@ -76,7 +100,10 @@ test('parseRole: defaults, durations in seconds, allow conditions kept as writte
 
 test('parseRole: name, arn and policies are checked', () => {
   const bad = (raw: Record<string, unknown>, ...parts: string[]) =>
-    assert.throws(() => parseRole(raw, '[[roles]] #3'), (e: unknown) => e instanceof ConfigError && parts.every((p) => e.message.includes(p)));
+    assert.throws(
+      () => parseRole(raw, '[[roles]] #3'),
+      (e: unknown) => e instanceof ConfigError && parts.every((p) => e.message.includes(p)),
+    );
   bad({ arn: ARN }, '[[roles]] #3.name: required');
   bad({ name: 'deploy' }, '[[roles]] "deploy".arn: required');
   bad(role({ name: 'de ploy' }), '[[roles]] "de ploy".name = "de ploy"', 'a role name');
@@ -103,8 +130,11 @@ test('role names must be unique', () => {
 
 test('every ID-token condition without ID-token verification is a config error, not a guess', () => {
   const values: Record<(typeof ID_TOKEN_CONDITIONS)[number], unknown> = {
-    environments: ['production'], environment_protected: true, deployment_tiers: ['production'],
-    pipeline_sources: ['push'], user_logins: ['alice'],
+    environments: ['production'],
+    environment_protected: true,
+    deployment_tiers: ['production'],
+    pipeline_sources: ['push'],
+    user_logins: ['alice'],
   };
   for (const cond of ID_TOKEN_CONDITIONS) {
     const doc = { roles: [role({ allow: { [cond]: values[cond] } })] };
@@ -120,9 +150,15 @@ test('every ID-token condition without ID-token verification is a config error, 
 
 test('strategy and delivery combinations', () => {
   rejects({ roles: [role({ strategy: 'web-identity' })] }, '"deploy".strategy = "web-identity": needs [gitlab].url');
-  rejects({ gitlab: { url: 'https://g.example' }, roles: [role({ delivery: 'web-identity-file' })] }, 'delivery "web-identity-file" works only with strategy = "web-identity"', 'strategy is "assume-role"');
+  rejects(
+    { gitlab: { url: 'https://g.example' }, roles: [role({ delivery: 'web-identity-file' })] },
+    'delivery "web-identity-file" works only with strategy = "web-identity"',
+    'strategy is "assume-role"',
+  );
   rejects({ gitlab: { url: 'https://g.example' }, job: { delivery: 'web-identity-file' }, roles: [role()] }, 'works only with strategy = "web-identity"');
-  assert.doesNotThrow(() => validateConfig({ gitlab: { url: 'https://g.example' }, roles: [role({ strategy: 'web-identity', delivery: 'web-identity-file' })] }, 'x'));
+  assert.doesNotThrow(() =>
+    validateConfig({ gitlab: { url: 'https://g.example' }, roles: [role({ strategy: 'web-identity', delivery: 'web-identity-file' })] }, 'x'),
+  );
   const ip = role({ strategy: 'instance-profile', instance_profile: 'job-profile' });
   rejects({ roles: [ip] }, '.strategy = "instance-profile"', 'set [driver].slots = 1', '[driver].slots is 4');
   assert.doesNotThrow(() => validateConfig({ driver: { slots: 1 }, roles: [ip] }, 'x'));
@@ -132,7 +168,10 @@ test('default_role, source_identity and variable names are cross-checked', () =>
   rejects({ job: { default_role: 'nope' }, roles: [role()] }, '[job].default_role = "nope": no [[roles]] entry has that name', 'roles: deploy');
   rejects({ job: { default_role: 'nope' } }, 'roles: none');
   assert.doesNotThrow(() => validateConfig({ job: { default_role: 'deploy' }, roles: [role()] }, 'x'));
-  assert.doesNotThrow(() => validateConfig({ job: { default_role: 'central' }, policy: { ssm_parameter: '/jobrole/roles' } }, 'x'), 'the default may live in the central policy');
+  assert.doesNotThrow(
+    () => validateConfig({ job: { default_role: 'central' }, policy: { ssm_parameter: '/jobrole/roles' } }, 'x'),
+    'the default may live in the central policy',
+  );
   rejects({ job: { source_identity: 'user_login' } }, '[job].source_identity = "user_login"', 'verified ID token');
   assert.doesNotThrow(() => validateConfig({ job: { source_identity: 'user_login' }, gitlab: { url: 'https://g.example' } }, 'x'));
   rejects({ job: { role_variable: 'X', id_token_variable: 'X' } }, 'are both "X": they must differ');

@@ -11,8 +11,12 @@ function capture() {
   const out = new PassThrough();
   const err = new PassThrough();
   const text = { out: '', err: '' };
-  out.on('data', (d: Buffer) => { text.out += d.toString(); });
-  err.on('data', (d: Buffer) => { text.err += d.toString(); });
+  out.on('data', (d: Buffer) => {
+    text.out += d.toString();
+  });
+  err.on('data', (d: Buffer) => {
+    text.err += d.toString();
+  });
   return { log: jobLog(out, err), text };
 }
 

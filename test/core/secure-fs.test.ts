@@ -26,7 +26,7 @@ test('ensurePrivateDir creates with exactly the mode (whatever the umask) and ti
   assert.equal(await mode(join(dir, 'loose')), 0o700, 'idempotent');
 });
 
-test('ensurePrivateDir refuses a symlink or a file in the directory\'s place', async (t) => {
+test("ensurePrivateDir refuses a symlink or a file in the directory's place", async (t) => {
   const dir = await tempDir(t);
   const target = join(dir, 'elsewhere');
   await mkdir(target, { mode: 0o755 });

@@ -121,7 +121,12 @@ describe('instance-profile strategy on the emulator', () => {
     );
     assert.equal(emu.imdsRoleArn(), jobRoleArn, 'still swapped');
 
-    const operator = { accessKeyId: emu.host.accessKeyId, secretAccessKey: emu.host.secretAccessKey, sessionToken: '', expiration: new Date(Date.now() + 3600_000) };
+    const operator = {
+      accessKeyId: emu.host.accessKeyId,
+      secretAccessKey: emu.host.secretAccessKey,
+      sessionToken: '',
+      expiration: new Date(Date.now() + 3600_000),
+    };
     const d = deps([], []);
     await restoreInstanceProfileAsOperator(result.undo, {
       ec2,

@@ -2,10 +2,7 @@
 
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DisassociateIamInstanceProfileCommand,
-  ReplaceIamInstanceProfileAssociationCommand,
-} from '@aws-sdk/client-ec2';
+import { DisassociateIamInstanceProfileCommand, ReplaceIamInstanceProfileAssociationCommand } from '@aws-sdk/client-ec2';
 import type { InstanceProfileUndo } from '../../src/state/types.js';
 import {
   parseBaseline,
@@ -46,7 +43,11 @@ describe('restoreInstanceProfile', () => {
     const rec = swapped(HOST_PROFILE_ARN);
     // What a later process (cleanup, gc) reads back from the state file.
     const onDisk = JSON.parse(JSON.stringify(rec)) as { undo: InstanceProfileUndo; baseline: unknown };
-    const undo: InstanceProfileUndo = { ...onDisk.undo, baselineAssociationId: onDisk.undo.baselineAssociationId, jobAssociationId: onDisk.undo.jobAssociationId };
+    const undo: InstanceProfileUndo = {
+      ...onDisk.undo,
+      baselineAssociationId: onDisk.undo.baselineAssociationId,
+      jobAssociationId: onDisk.undo.jobAssociationId,
+    };
     await restoreInstanceProfile(undo, { ...restoreDeps(world), baseline: parseBaseline(onDisk.baseline) });
 
     assert.deepEqual(world.mutations(), ['replace:iip-assoc-7']);
@@ -120,17 +121,27 @@ describe('restoreInstanceProfile', () => {
       assert.match(err.message, /jobrole gc --restore/);
       return true;
     });
-    assert.deepEqual(world.events.filter((e) => !e.startsWith('imds')), []);
+    assert.deepEqual(
+      world.events.filter((e) => !e.startsWith('imds')),
+      [],
+    );
   });
 
   test('credentials AWS rejects or a removed permission: RestoreFailed with the reason', async () => {
     let rec = swapped(HOST_PROFILE_ARN);
-    world.ec2Mock.on(ReplaceIamInstanceProfileAssociationCommand).rejects(awsError('AuthFailure', 'AWS was not able to validate the provided access credentials'));
-    await assert.rejects(restoreInstanceProfile(rec.undo, { ...restoreDeps(world), baseline: rec.baseline }), (err: Error) => err instanceof RestoreFailed && err.reason === 'credentials-expired');
+    world.ec2Mock
+      .on(ReplaceIamInstanceProfileAssociationCommand)
+      .rejects(awsError('AuthFailure', 'AWS was not able to validate the provided access credentials'));
+    await assert.rejects(
+      restoreInstanceProfile(rec.undo, { ...restoreDeps(world), baseline: rec.baseline }),
+      (err: Error) => err instanceof RestoreFailed && err.reason === 'credentials-expired',
+    );
     world.restoreMocks();
 
     rec = swapped(HOST_PROFILE_ARN);
-    world.ec2Mock.on(ReplaceIamInstanceProfileAssociationCommand).rejects(awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.'));
+    world.ec2Mock
+      .on(ReplaceIamInstanceProfileAssociationCommand)
+      .rejects(awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.'));
     await assert.rejects(restoreInstanceProfile(rec.undo, { ...restoreDeps(world), baseline: rec.baseline }), (err: Error) => {
       assert.ok(err instanceof RestoreFailed);
       assert.equal(err.reason, 'denied');
@@ -144,7 +155,10 @@ describe('restoreInstanceProfile', () => {
     const rec = swapped(HOST_PROFILE_ARN);
     world.state.assoc = { id: 'iip-assoc-7', profileArn: JOB_PROFILE_ARN, state: 'associating' };
     world.state.associatingLeft = Number.POSITIVE_INFINITY;
-    await assert.rejects(restoreInstanceProfile(rec.undo, { ...restoreDeps(world), baseline: rec.baseline }), (err: Error) => err instanceof RestoreFailed && err.reason === 'not-verified');
+    await assert.rejects(
+      restoreInstanceProfile(rec.undo, { ...restoreDeps(world), baseline: rec.baseline }),
+      (err: Error) => err instanceof RestoreFailed && err.reason === 'not-verified',
+    );
   });
 
   test('operator restore: fresh credentials (or the default chain) put the recorded baseline back', async () => {

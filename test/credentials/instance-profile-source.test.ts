@@ -41,7 +41,15 @@ describe('instance-profile session source', () => {
     const server = createServer((req, res) => {
       if (req.method === 'PUT') return res.end('token-1');
       if (req.url === '/latest/meta-data/iam/security-credentials/jobrole-host') {
-        return res.end(JSON.stringify({ Code: 'Success', AccessKeyId: 'ASIAHOST', SecretAccessKey: 's', Token: 't', Expiration: new Date(Date.now() + 3600_000).toISOString() }));
+        return res.end(
+          JSON.stringify({
+            Code: 'Success',
+            AccessKeyId: 'ASIAHOST',
+            SecretAccessKey: 's',
+            Token: 't',
+            Expiration: new Date(Date.now() + 3600_000).toISOString(),
+          }),
+        );
       }
       res.statusCode = 404;
       res.end('Not Found');
@@ -58,6 +66,9 @@ describe('instance-profile session source', () => {
   });
 
   test('the refresh plan polls at rotation_poll_interval and keeps the expiry margin', () => {
-    assert.deepEqual(instanceProfileRefresh({ propagation_timeout: 120, poll_interval_ms: 1000, rotation_poll_interval: 60 }, 1200), { beforeSeconds: 1200, pollMs: 60_000 });
+    assert.deepEqual(instanceProfileRefresh({ propagation_timeout: 120, poll_interval_ms: 1000, rotation_poll_interval: 60 }, 1200), {
+      beforeSeconds: 1200,
+      pollMs: 60_000,
+    });
   });
 });

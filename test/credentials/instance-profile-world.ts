@@ -44,7 +44,12 @@ export function createWorld(opts: WorldOptions = {}) {
   const events: string[] = [];
   const signers: string[] = [];
   let seq = 0;
-  const state: { assoc: Assoc | undefined; served: string | undefined; pending: { role: string | undefined; polls: number } | undefined; associatingLeft: number } = {
+  const state: {
+    assoc: Assoc | undefined;
+    served: string | undefined;
+    pending: { role: string | undefined; polls: number } | undefined;
+    associatingLeft: number;
+  } = {
     assoc: undefined,
     served: undefined,
     pending: undefined,
@@ -56,7 +61,11 @@ export function createWorld(opts: WorldOptions = {}) {
     let c = credsByRole.get(role);
     if (c === undefined) {
       c = {
-        accessKeyId: `ASIA${role.toUpperCase().replace(/[^A-Z]/g, 'X').padEnd(16, 'Q').slice(0, 16)}`,
+        accessKeyId: `ASIA${role
+          .toUpperCase()
+          .replace(/[^A-Z]/g, 'X')
+          .padEnd(16, 'Q')
+          .slice(0, 16)}`,
         secretAccessKey: `secret-of-${role}`,
         sessionToken: `token-of-${role}`,
         expiration: new Date(clockMs + hours * 3600_000),
@@ -103,24 +112,24 @@ export function createWorld(opts: WorldOptions = {}) {
     }
     return {
       IamInstanceProfileAssociations:
-        a === undefined
-          ? []
-          : [{ AssociationId: a.id, InstanceId: INSTANCE, State: a.state, IamInstanceProfile: { Arn: a.profileArn, Id: 'AIPAEXAMPLE' } }],
+        a === undefined ? [] : [{ AssociationId: a.id, InstanceId: INSTANCE, State: a.state, IamInstanceProfile: { Arn: a.profileArn, Id: 'AIPAEXAMPLE' } }],
     };
   });
-  ec2Mock.on(ReplaceIamInstanceProfileAssociationCommand).callsFake((input: { AssociationId?: string; IamInstanceProfile?: IamInstanceProfileSpecification }) => {
-    const hooked = intercept('replace');
-    if (hooked) return hooked.value;
-    events.push(`replace:${input.AssociationId}`);
-    if (state.assoc === undefined || state.assoc.id !== input.AssociationId) {
-      throw awsError('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
-    }
-    if (state.assoc.state !== 'associated') throw awsError('IncorrectState', 'association is not associated');
-    const profileArn = resolve(input.IamInstanceProfile);
-    state.assoc = { id: `iip-assoc-${++seq}`, profileArn, state: 'associating' };
-    changeTo(profileArn);
-    return { IamInstanceProfileAssociation: { AssociationId: state.assoc.id, State: 'associating', InstanceId: INSTANCE } };
-  });
+  ec2Mock
+    .on(ReplaceIamInstanceProfileAssociationCommand)
+    .callsFake((input: { AssociationId?: string; IamInstanceProfile?: IamInstanceProfileSpecification }) => {
+      const hooked = intercept('replace');
+      if (hooked) return hooked.value;
+      events.push(`replace:${input.AssociationId}`);
+      if (state.assoc === undefined || state.assoc.id !== input.AssociationId) {
+        throw awsError('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
+      }
+      if (state.assoc.state !== 'associated') throw awsError('IncorrectState', 'association is not associated');
+      const profileArn = resolve(input.IamInstanceProfile);
+      state.assoc = { id: `iip-assoc-${++seq}`, profileArn, state: 'associating' };
+      changeTo(profileArn);
+      return { IamInstanceProfileAssociation: { AssociationId: state.assoc.id, State: 'associating', InstanceId: INSTANCE } };
+    });
   ec2Mock.on(AssociateIamInstanceProfileCommand).callsFake((input: { InstanceId?: string; IamInstanceProfile?: IamInstanceProfileSpecification }) => {
     const hooked = intercept('associate');
     if (hooked) return hooked.value;

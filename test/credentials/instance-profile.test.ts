@@ -5,12 +5,7 @@ import assert from 'node:assert/strict';
 import type { RoleConfig } from '../../src/config/types.js';
 import type { InstanceProfileUndo } from '../../src/state/types.js';
 import { SystemFailure } from '../../src/core/exit-codes.js';
-import {
-  prepareInstanceProfile,
-  RestoreFailed,
-  type BaselineCredentials,
-  type InstanceProfileDeps,
-} from '../../src/credentials/instance-profile.js';
+import { prepareInstanceProfile, RestoreFailed, type BaselineCredentials, type InstanceProfileDeps } from '../../src/credentials/instance-profile.js';
 import { createWorld, HOST_PROFILE_ARN, INSTANCE, JOB_PROFILE_ARN, JOB_ROLE_ARN, awsError, type World } from './instance-profile-world.js';
 import { ReplaceIamInstanceProfileAssociationCommand } from '@aws-sdk/client-ec2';
 
@@ -94,7 +89,12 @@ describe('prepareInstanceProfile', () => {
 
   test('associate path: an instance without a profile gets the job profile, signed with the fallback credentials', async () => {
     world = createWorld({ baseline: undefined });
-    const fallback = { accessKeyId: 'AKIAFALLBACK00000000', secretAccessKey: 's', sessionToken: 't', expiration: new Date(world.now().getTime() + 12 * 3600_000) };
+    const fallback = {
+      accessKeyId: 'AKIAFALLBACK00000000',
+      secretAccessKey: 's',
+      sessionToken: 't',
+      expiration: new Date(world.now().getTime() + 12 * 3600_000),
+    };
     const result = await prepareInstanceProfile({ ...role, instance_profile: JOB_PROFILE_ARN }, deps({ fallbackCredentials: async () => fallback }));
 
     assert.deepEqual(world.mutations(), ['associate']);
@@ -127,7 +127,14 @@ describe('prepareInstanceProfile', () => {
 
     world = createWorld({ baseline: HOST_PROFILE_ARN });
     await assert.rejects(
-      prepareInstanceProfile(role, deps({ persistUndo: async () => { throw new Error('disk full'); } })),
+      prepareInstanceProfile(
+        role,
+        deps({
+          persistUndo: async () => {
+            throw new Error('disk full');
+          },
+        }),
+      ),
       (err: Error) => err instanceof SystemFailure && /nothing was changed.*disk full/.test(err.message),
     );
     assert.deepEqual(world.mutations(), []);

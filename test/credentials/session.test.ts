@@ -3,7 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CHAINING_CAP_SECONDS, MIN_SESSION_SECONDS, assumeRoleDuration, cleanName, cleanTagValue, sessionName, sessionTags, sourceIdentity,
+  CHAINING_CAP_SECONDS,
+  MIN_SESSION_SECONDS,
+  assumeRoleDuration,
+  cleanName,
+  cleanTagValue,
+  sessionName,
+  sessionTags,
+  sourceIdentity,
 } from '../../src/credentials/session.js';
 import { jobContext } from '../policy/context-fixture.js';
 
@@ -54,10 +61,15 @@ test('cleanTagValue never leaves half a character at the cut', () => {
 
 test('sessionTags: project and job required, ref/ref_type/pipeline/project id optional, values cleaned', () => {
   const t = sessionTags(jobContext({ projectPath: 'group/app', jobId: 4242, ref: 'feature/$weird*', refType: 'branch', pipelineId: 900, projectId: 77 }));
-  assert.deepEqual(t.required, [{ Key: 'gitlab:project_path', Value: 'group/app' }, { Key: 'gitlab:job_id', Value: '4242' }]);
+  assert.deepEqual(t.required, [
+    { Key: 'gitlab:project_path', Value: 'group/app' },
+    { Key: 'gitlab:job_id', Value: '4242' },
+  ]);
   assert.deepEqual(t.optional, [
-    { Key: 'gitlab:ref', Value: 'feature/_weird_' }, { Key: 'gitlab:ref_type', Value: 'branch' },
-    { Key: 'gitlab:pipeline_id', Value: '900' }, { Key: 'gitlab:project_id', Value: '77' },
+    { Key: 'gitlab:ref', Value: 'feature/_weird_' },
+    { Key: 'gitlab:ref_type', Value: 'branch' },
+    { Key: 'gitlab:pipeline_id', Value: '900' },
+    { Key: 'gitlab:project_id', Value: '77' },
   ]);
   for (const tag of [...t.required, ...t.optional]) assert.match(tag.Value, TAG_VALUE);
 });

@@ -6,8 +6,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  AssumeRoleWithWebIdentityCommand, ExpiredTokenException, IDPCommunicationErrorException, IDPRejectedClaimException,
-  InvalidIdentityTokenException, MalformedPolicyDocumentException, STSClient, STSServiceException,
+  AssumeRoleWithWebIdentityCommand,
+  ExpiredTokenException,
+  IDPCommunicationErrorException,
+  IDPRejectedClaimException,
+  InvalidIdentityTokenException,
+  MalformedPolicyDocumentException,
+  STSClient,
+  STSServiceException,
 } from '@aws-sdk/client-sts';
 import { webIdentitySession, type WebIdentityRequest } from '../../src/credentials/web-identity.js';
 import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
@@ -15,8 +21,17 @@ import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwcm9qZWN0X3BhdGg6Z3JvdXAvYXBwIn0.c2lnbmF0dXJlLXNlY3JldC1ieXRlcw';
 const ROLE = 'arn:aws:iam::111122223333:role/deploy-prod';
 const req: WebIdentityRequest = {
-  roleArn: ROLE, sessionName: 'gitlab-job-4242', durationSeconds: 3600, token: TOKEN,
-  claims: { iss: 'https://gitlab.example.com', sub: 'project_path:group/app:ref_type:branch:ref:main', aud: 'sts.amazonaws.com', exp: 1, project_path: 'group/app' },
+  roleArn: ROLE,
+  sessionName: 'gitlab-job-4242',
+  durationSeconds: 3600,
+  token: TOKEN,
+  claims: {
+    iss: 'https://gitlab.example.com',
+    sub: 'project_path:group/app:ref_type:branch:ref:main',
+    aud: 'sts.amazonaws.com',
+    exp: 1,
+    project_path: 'group/app',
+  },
 };
 const OK = {
   Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'session', Expiration: new Date('2030-06-01T13:00:00Z') },
@@ -28,12 +43,22 @@ function setup() {
   const sts = new STSClient({ region: 'us-east-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } });
   const mock = mockClient(sts);
   const sleeps: number[] = [];
-  const deps = { sts, sleep: async (ms: number) => { sleeps.push(ms); }, maxAttempts: 3, random: () => 0.5 };
+  const deps = {
+    sts,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+    },
+    maxAttempts: 3,
+    random: () => 0.5,
+  };
   return { mock, deps, sleeps };
 }
 
 async function failure(p: Promise<unknown>): Promise<Error> {
-  const err = await p.then(() => assert.fail('expected failure'), (e: Error) => e);
+  const err = await p.then(
+    () => assert.fail('expected failure'),
+    (e: Error) => e,
+  );
   assert.ok(!err.message.includes(TOKEN), 'message must not contain the token');
   assert.ok(!err.message.includes('c2lnbmF0dXJlLXNlY3JldC1ieXRlcw'), 'message must not contain the signature');
   return err;
@@ -50,15 +75,23 @@ describe('webIdentitySession', () => {
     assert.equal(s.roleArn, ROLE);
     const input = mock.commandCalls(AssumeRoleWithWebIdentityCommand)[0]?.args[0].input;
     assert.deepEqual(input, {
-      RoleArn: ROLE, RoleSessionName: 'gitlab-job-4242', WebIdentityToken: TOKEN, DurationSeconds: 3600,
-      Policy: '{"Version":"2012-10-17"}', PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }],
+      RoleArn: ROLE,
+      RoleSessionName: 'gitlab-job-4242',
+      WebIdentityToken: TOKEN,
+      DurationSeconds: 3600,
+      Policy: '{"Version":"2012-10-17"}',
+      PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }],
     });
   });
 
   for (const [name, make] of [
     ['InvalidIdentityToken', () => new InvalidIdentityTokenException({ message: `Incorrect token audience in ${TOKEN}`, ...meta(400) })],
     ['IDPRejectedClaim', () => new IDPRejectedClaimException({ message: 'Claims rejected', ...meta(403) })],
-    ['AccessDenied', () => new STSServiceException({ name: 'AccessDenied', $fault: 'client', message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity', ...meta(403) })],
+    [
+      'AccessDenied',
+      () =>
+        new STSServiceException({ name: 'AccessDenied', $fault: 'client', message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity', ...meta(403) }),
+    ],
   ] as const) {
     test(`${name} is a build failure pointing at the trust policy's sub/aud, without the token`, async () => {
       const { mock, deps, sleeps } = setup();
@@ -83,7 +116,8 @@ describe('webIdentitySession', () => {
 
   test('IdP unreachable then success: retried with growing backoff', async () => {
     const { mock, deps, sleeps } = setup();
-    mock.on(AssumeRoleWithWebIdentityCommand)
+    mock
+      .on(AssumeRoleWithWebIdentityCommand)
       .rejectsOnce(new IDPCommunicationErrorException({ message: 'IdP unreachable', ...meta(400) }))
       .rejectsOnce(new STSServiceException({ name: 'Throttling', $fault: 'client', message: 'Rate exceeded', ...meta(400) }))
       .resolves(OK);
@@ -103,7 +137,7 @@ describe('webIdentitySession', () => {
     assert.equal(sleeps.length, 2);
   });
 
-  test('a bad session policy is the operator\'s fault: system failure, not retried', async () => {
+  test("a bad session policy is the operator's fault: system failure, not retried", async () => {
     const { mock, deps } = setup();
     mock.on(AssumeRoleWithWebIdentityCommand).rejects(new MalformedPolicyDocumentException({ message: 'bad policy', ...meta(400) }));
     const err = await failure(webIdentitySession(deps, req));
@@ -116,7 +150,9 @@ describe('webIdentitySession', () => {
     const seen: { auth: string | undefined; body: string }[] = [];
     const server = createServer((rq, rs) => {
       let body = '';
-      rq.on('data', (c: Buffer) => { body += c.toString(); });
+      rq.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       rq.on('end', () => {
         seen.push({ auth: rq.headers.authorization, body });
         rs.writeHead(200, { 'content-type': 'text/xml' });
@@ -130,8 +166,13 @@ describe('webIdentitySession', () => {
     t.after(() => new Promise<void>((r) => server.close(() => r())));
     let resolved = 0;
     const sts = new STSClient({
-      region: 'us-east-1', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, maxAttempts: 1,
-      credentials: async () => { resolved++; throw new Error('host credentials must not be used'); },
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxAttempts: 1,
+      credentials: async () => {
+        resolved++;
+        throw new Error('host credentials must not be used');
+      },
     });
     const s = await webIdentitySession({ sts }, req);
     assert.equal(s.credentials.accessKeyId, 'ASIALOCAL');

@@ -6,16 +6,28 @@ import { CREDENTIAL_VARIABLES, conflictMessage, conflictingVariables } from '../
 
 test('finds CUSTOM_ENV_ forms of credential variables, in a stable order', () => {
   const env = {
-    CUSTOM_ENV_AWS_PROFILE: 'prod', CUSTOM_ENV_AWS_ACCESS_KEY_ID: 'AKIAPASTED', CUSTOM_ENV_AWS_SECRET_ACCESS_KEY: 'pasted-secret',
-    CUSTOM_ENV_AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'runner-own', CUSTOM_ENV_CI_JOB_ID: '1',
+    CUSTOM_ENV_AWS_PROFILE: 'prod',
+    CUSTOM_ENV_AWS_ACCESS_KEY_ID: 'AKIAPASTED',
+    CUSTOM_ENV_AWS_SECRET_ACCESS_KEY: 'pasted-secret',
+    CUSTOM_ENV_AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'runner-own',
+    CUSTOM_ENV_CI_JOB_ID: '1',
   };
   assert.deepEqual(conflictingVariables(env), ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE']);
 });
 
-test('every credential source the SDKs consult before ours is covered; region and the runner\'s own variables are not', () => {
+test("every credential source the SDKs consult before ours is covered; region and the runner's own variables are not", () => {
   for (const name of [
-    'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE',
-    'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_CONFIG_FILE',
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+    'AWS_WEB_IDENTITY_TOKEN_FILE',
+    'AWS_ROLE_ARN',
   ]) {
     assert.ok((CREDENTIAL_VARIABLES as readonly string[]).includes(name), name);
     assert.deepEqual(conflictingVariables({ [`CUSTOM_ENV_${name}`]: '' }), [name], 'an empty value still counts');

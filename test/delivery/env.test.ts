@@ -8,7 +8,10 @@ const creds = { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/key+1', ses
 
 test('credentialEnv: the four variables every SDK and the CLI read', () => {
   assert.deepEqual(credentialEnv(creds), {
-    AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret/key+1', AWS_SESSION_TOKEN: 'token==', AWS_CREDENTIAL_EXPIRATION: '2030-06-01T13:00:00.000Z',
+    AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret/key+1',
+    AWS_SESSION_TOKEN: 'token==',
+    AWS_CREDENTIAL_EXPIRATION: '2030-06-01T13:00:00.000Z',
   });
 });
 

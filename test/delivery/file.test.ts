@@ -21,8 +21,15 @@ test('writes credentials and config ini files (0600) and the env that points at 
   const credentialsPath = join(dir, 'credentials');
   const configPath = join(dir, 'config');
   assert.deepEqual(out.files, [credentialsPath, configPath]);
-  assert.deepEqual(out.env, { AWS_SHARED_CREDENTIALS_FILE: credentialsPath, AWS_CONFIG_FILE: configPath, AWS_CREDENTIAL_EXPIRATION: '2030-06-01T13:00:00.000Z' });
-  assert.equal(await readFile(credentialsPath, 'utf8'), '[default]\naws_access_key_id = ASIAEXAMPLE\naws_secret_access_key = secret/key+1\naws_session_token = token==\n');
+  assert.deepEqual(out.env, {
+    AWS_SHARED_CREDENTIALS_FILE: credentialsPath,
+    AWS_CONFIG_FILE: configPath,
+    AWS_CREDENTIAL_EXPIRATION: '2030-06-01T13:00:00.000Z',
+  });
+  assert.equal(
+    await readFile(credentialsPath, 'utf8'),
+    '[default]\naws_access_key_id = ASIAEXAMPLE\naws_secret_access_key = secret/key+1\naws_session_token = token==\n',
+  );
   assert.equal(await readFile(configPath, 'utf8'), '[default]\nregion = eu-west-1\n');
   for (const f of out.files) {
     const st = await lstat(f);

@@ -20,13 +20,17 @@ describe('writeWebIdentityFile', () => {
   test('writes the token to a 0600 file and the env points the SDKs at it', async (t) => {
     const dir = await tempDir(t);
     const old = process.umask(0);
-    t.after(async () => { process.umask(old); });
+    t.after(async () => {
+      process.umask(old);
+    });
     const { path } = await writeWebIdentityFile(dir, TOKEN);
     assert.equal(path, join(dir, WEB_IDENTITY_FILE_NAME));
     assert.equal(await readFile(path, 'utf8'), TOKEN);
     assert.equal((await stat(path)).mode & 0o777, 0o600);
     assert.deepEqual(webIdentityEnv({ roleArn: 'arn:aws:iam::1:role/r', tokenFile: path, sessionName: 'gitlab-job-1' }), {
-      AWS_ROLE_ARN: 'arn:aws:iam::1:role/r', AWS_WEB_IDENTITY_TOKEN_FILE: path, AWS_ROLE_SESSION_NAME: 'gitlab-job-1',
+      AWS_ROLE_ARN: 'arn:aws:iam::1:role/r',
+      AWS_WEB_IDENTITY_TOKEN_FILE: path,
+      AWS_ROLE_SESSION_NAME: 'gitlab-job-1',
     });
   });
 
@@ -46,7 +50,10 @@ describe('writeWebIdentityFile', () => {
     const jobDir = join(dir, 'job');
     await mkdir(jobDir);
     await symlink(target, join(jobDir, WEB_IDENTITY_FILE_NAME));
-    const err = await writeWebIdentityFile(jobDir, TOKEN).then(() => assert.fail('expected refusal'), (e: Error) => e);
+    const err = await writeWebIdentityFile(jobDir, TOKEN).then(
+      () => assert.fail('expected refusal'),
+      (e: Error) => e,
+    );
     assert.ok(err instanceof SystemFailure);
     assert.match(err.message, /refusing to follow or overwrite/);
     assert.ok(!err.message.includes(TOKEN));

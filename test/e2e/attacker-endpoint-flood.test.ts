@@ -45,17 +45,22 @@ interface FloodStats {
   at: number;
 }
 
-describe('attacker: 2,000 idle connections from another slot\'s user against a job\'s endpoint', { skip: NOT_ROOT }, () => {
+describe("attacker: 2,000 idle connections from another slot's user against a job's endpoint", { skip: NOT_ROOT }, () => {
   let world: World;
   before(async () => {
     // The driver (and so its broker) gets a modest descriptor limit, 4096, as a service might: the broker's
     // caps scale down to fit it, and an endpoint that held idle foreign connections would run out.
-    world = await startWorld({ isolation: 'users', slots: 2, roles: DEPLOYER_ROLE, driverPrefix: ['/usr/bin/prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`, '--'] });
+    world = await startWorld({
+      isolation: 'users',
+      slots: 2,
+      roles: DEPLOYER_ROLE,
+      driverPrefix: ['/usr/bin/prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`, '--'],
+    });
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
   });
   after(() => world?.close());
 
-  test('the job\'s aws calls all succeed while the flood is on, and the flooder is never answered', async () => {
+  test("the job's aws calls all succeed while the flood is on, and the flooder is never answered", async () => {
     // The job's sandbox does not see the test's temp dirs: it learns that the flood is on over loopback.
     const sync = await openMailbox();
     const job = world.job({
@@ -73,7 +78,11 @@ describe('attacker: 2,000 idle connections from another slot\'s user against a j
     const a = await waitForEndpoint(world, 7401);
     const port = new URL(a.url).port;
     assert.ok(a.brokerPid !== undefined, 'the job has a broker');
-    assert.match(await readFile(`/proc/${a.brokerPid}/limits`, 'utf8'), new RegExp(`^Max open files\\s+${FD_LIMIT}\\s`, 'm'), 'the broker runs with the small limit');
+    assert.match(
+      await readFile(`/proc/${a.brokerPid}/limits`, 'utf8'),
+      new RegExp(`^Max open files\\s+${FD_LIMIT}\\s`, 'm'),
+      'the broker runs with the small limit',
+    );
     const other = jobUser(world, a.user.uid === jobUser(world, 1).uid ? 2 : 1);
     assert.notEqual(other.uid, a.user.uid);
     const flooder = spawn(SETPRIV, [...asUser(other), process.execPath, '-e', FLOODER, port, String(CONNECTIONS)], {

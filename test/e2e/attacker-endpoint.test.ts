@@ -8,11 +8,10 @@ import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, issuedSecrets, isRoot, filesContaining, type World, DEPLOYER_ROLE } from './world.js';
 import { curlAs, jobUser, leaked, openMailbox, waitForEndpoint } from './attacker-helpers.js';
 
-
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users and nftables rules';
 const response = (jobId: number) => buildJobResponse({ jobId, projectId: 5, projectPath: 'group/app', ref: 'main' });
 
-describe('attacker: someone else asks a job\'s credentials endpoint (isolation users, slots 2)', { skip: NOT_ROOT }, () => {
+describe("attacker: someone else asks a job's credentials endpoint (isolation users, slots 2)", { skip: NOT_ROOT }, () => {
   let world: World;
   before(async () => {
     world = await startWorld({ isolation: 'users', slots: 2, roles: DEPLOYER_ROLE });
@@ -20,7 +19,7 @@ describe('attacker: someone else asks a job\'s credentials endpoint (isolation u
   });
   after(() => world?.close());
 
-  test('the other slot\'s job, root, nobody, a wrong or missing token and a foreign Host all get no credentials', async () => {
+  test("the other slot's job, root, nobody, a wrong or missing token and a foreign Host all get no credentials", async () => {
     // The test talks to the sandboxed jobs over loopback (their /tmp is private, the host read-only).
     const mailbox = await openMailbox();
     // Job A holds its endpoint open until the test is done with it.
@@ -51,7 +50,7 @@ describe('attacker: someone else asks a job\'s credentials endpoint (isolation u
       assert.equal(jobB.status, 'success', jobB.jobLog);
       logB = jobB.jobLog;
       const bUser = /^b is (\S+) uid (\d+)$/m.exec(jobB.jobLog);
-      assert.ok(bUser !== null && Number(bUser[2]) !== a.user.uid, 'job B must run as the other slot\'s user');
+      assert.ok(bUser !== null && Number(bUser[2]) !== a.user.uid, "job B must run as the other slot's user");
       for (const probe of ['stolen-token', 'own-token', 'via-localhost']) {
         // Another uid's connection is reset unanswered: curl reports no HTTP status at all.
         assert.match(jobB.jobLog, new RegExp(`^${probe} code=000 body=$`, 'm'), `${probe}: job B was not refused at accept`);
@@ -81,7 +80,7 @@ describe('attacker: someone else asks a job\'s credentials endpoint (isolation u
       }
       // Control: the job's own user with its token and the right Host is answered.
       const ok = await curlAs(a.user, a.url, { ...auth, ...host });
-      assert.equal(ok.status, 200, 'the job\'s own user was refused: the negative cases prove nothing');
+      assert.equal(ok.status, 200, "the job's own user was refused: the negative cases prove nothing");
       assert.match(ok.body, /"AccessKeyId":"ASIA/);
     } finally {
       mailbox.set('done', 'yes');
@@ -91,7 +90,7 @@ describe('attacker: someone else asks a job\'s credentials endpoint (isolation u
     assert.equal(ra.status, 'success', ra.jobLog);
     const secretsA = world.emu.sessions.filter((s) => s.sessionName === 'gitlab-5-7301').flatMap((s) => [s.secretAccessKey, s.sessionToken ?? '']);
     assert.ok(secretsA.length >= 2);
-    assert.deepEqual(leaked(logB, [...secretsA, a.token]), [], 'job A\'s secret reached job B\'s log');
+    assert.deepEqual(leaked(logB, [...secretsA, a.token]), [], "job A's secret reached job B's log");
     assert.deepEqual(await filesContaining(world, [...issuedSecrets(world.emu), a.token]), [], 'a secret was left on disk after cleanup');
   });
 });

@@ -115,10 +115,15 @@ export interface CmdResult {
 /** Runs a command, never throwing on a non-zero exit. */
 export function run(command: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CmdResult> {
   return new Promise((resolve) => {
-    execFile(command, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 15_000, env: opts.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { encoding: 'utf8', timeout: opts.timeoutMs ?? 15_000, env: opts.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -331,10 +336,11 @@ export async function openMailbox(): Promise<Mailbox> {
     url: `http://127.0.0.1:${port}`,
     set: (name, value) => void values.set(name, value),
     asked: (name) => asked.has(name),
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

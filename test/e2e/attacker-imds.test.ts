@@ -7,7 +7,6 @@ import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, issuedSecrets, isRoot, DEBIAN_AWS, DEBIAN_PYTHON, type World, DEPLOYER_ROLE } from './world.js';
 import { addAddress, bridgeIntoNetns, createNetns, CURL, jobUser, leaked, run, SETPRIV, asUser, type Bridge, type Netns } from './attacker-helpers.js';
 
-
 const NOT_ROOT = isRoot ? false : 'needs root: job users, nftables and network namespaces';
 const V4 = ['169.254.169.254', '169.254.170.2', '169.254.170.23'];
 const V6 = 'fd00:ec2::254';
@@ -48,12 +47,32 @@ describe('attacker: instance metadata from a job (isolation users, in a network 
   });
 
   test('root and an unlisted uid reach the metadata service in the namespace (the setup is real)', async () => {
-    const put = ['-s', '-m', '3', '-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60', '-w', '\n%{http_code}', 'http://169.254.169.254/latest/api/token'];
+    const put = [
+      '-s',
+      '-m',
+      '3',
+      '-X',
+      'PUT',
+      '-H',
+      'X-aws-ec2-metadata-token-ttl-seconds: 60',
+      '-w',
+      '\n%{http_code}',
+      'http://169.254.169.254/latest/api/token',
+    ];
     const root = await run(ns!.exec[0]!, [...ns!.exec.slice(1), CURL, ...put]);
     assert.equal(root.code, 0, root.stderr);
     assert.match(root.stdout, /\n200$/, 'root gets an IMDSv2 token');
     const token = root.stdout.split('\n')[0]!;
-    const meta = await run(ns!.exec[0]!, [...ns!.exec.slice(1), CURL, '-s', '-m', '3', '-H', `X-aws-ec2-metadata-token: ${token}`, 'http://169.254.169.254/latest/meta-data/iam/security-credentials/']);
+    const meta = await run(ns!.exec[0]!, [
+      ...ns!.exec.slice(1),
+      CURL,
+      '-s',
+      '-m',
+      '3',
+      '-H',
+      `X-aws-ec2-metadata-token: ${token}`,
+      'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+    ]);
     assert.equal(meta.stdout.trim(), 'jobrole-host', 'root sees the instance profile role');
     const nobody = await run(ns!.exec[0]!, [...ns!.exec.slice(1), SETPRIV, ...asUser({ uid: 65534, gid: 65534 }), CURL, ...put]);
     assert.match(nobody.stdout, /\n200$/, 'a uid the table does not list is not blocked: the block is by uid');
@@ -97,9 +116,12 @@ describe('attacker: instance metadata from a job (isolation users, in a network 
     // was signed with the instance-profile session IMDS handed out.
     const hostKeys = new Set(w.emu.sessions.filter((s) => s.kind === 'instance-profile').map((s) => s.accessKeyId));
     const assume = w.emu.calls.filter((c) => c.action === 'AssumeRole' && c.status === 200);
-    assert.ok(assume.length > 0 && assume.every((c) => c.accessKeyId !== undefined && hostKeys.has(c.accessKeyId)), 'AssumeRole was not signed with IMDS credentials');
+    assert.ok(
+      assume.length > 0 && assume.every((c) => c.accessKeyId !== undefined && hostKeys.has(c.accessKeyId)),
+      'AssumeRole was not signed with IMDS credentials',
+    );
     const imdsCreds = w.emu.calls.filter((c) => c.service === 'imds');
     assert.ok(imdsCreds.length > 0, 'the driver never reached IMDS');
-    assert.deepEqual(leaked(r.jobLog, issuedSecrets(w.emu)), [], 'a secret (the host\'s or the job\'s) reached the job log');
+    assert.deepEqual(leaked(r.jobLog, issuedSecrets(w.emu)), [], "a secret (the host's or the job's) reached the job log");
   });
 });

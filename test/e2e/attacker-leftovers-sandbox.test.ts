@@ -49,20 +49,22 @@ describe('attacker: leftovers for the next job, cleanup racers, a full /tmp (iso
     });
     // Three jobs in a row race root's cleanup: ~/tmp and a directory being deleted swapped for links to a root file.
     for (const id of [7911, 7912, 7913]) {
-      racers.push(await world.job({
-        response: response(id),
-        variables: { SENT_DIR: sentinel.dir, SENT_FILE: sentinel.file },
-        steps: {
-          script: [
-            `setsid nohup bash -c 'while :; do rm -rf ~/tmp; ln -sfn "$SENT_FILE" ~/tmp; rm -f ~/tmp; ln -sfn "$SENT_DIR" ~/tmp; done' >/dev/null 2>&1 &`,
-            'R="$CI_PROJECT_DIR/../race"; mkdir -p "$R"',
-            `setsid nohup bash -c 'cd "$0"; while :; do mkdir -p d/e; touch d/e/f; chmod 000 d/e; mv -T d/e d/old 2>/dev/null; ln -sfn "$SENT_DIR" d/e; rm -rf d/old; done' "$R" >/dev/null 2>&1 &`,
-            'ln -sfn "$SENT_FILE" "$HOME/file-link"; ln -sfn "$SENT_DIR" "$CI_PROJECT_DIR/../dir-link"; ln -sfn "$SENT_FILE" "$R/file-link"',
-            'ln "$SENT_FILE" "$HOME/hard" 2>/dev/null || echo "no hard link"',
-            'sleep 1; echo racing',
-          ],
-        },
-      }));
+      racers.push(
+        await world.job({
+          response: response(id),
+          variables: { SENT_DIR: sentinel.dir, SENT_FILE: sentinel.file },
+          steps: {
+            script: [
+              `setsid nohup bash -c 'while :; do rm -rf ~/tmp; ln -sfn "$SENT_FILE" ~/tmp; rm -f ~/tmp; ln -sfn "$SENT_DIR" ~/tmp; done' >/dev/null 2>&1 &`,
+              'R="$CI_PROJECT_DIR/../race"; mkdir -p "$R"',
+              `setsid nohup bash -c 'cd "$0"; while :; do mkdir -p d/e; touch d/e/f; chmod 000 d/e; mv -T d/e d/old 2>/dev/null; ln -sfn "$SENT_DIR" d/e; rm -rf d/old; done' "$R" >/dev/null 2>&1 &`,
+              'ln -sfn "$SENT_FILE" "$HOME/file-link"; ln -sfn "$SENT_DIR" "$CI_PROJECT_DIR/../dir-link"; ln -sfn "$SENT_FILE" "$R/file-link"',
+              'ln "$SENT_FILE" "$HOME/hard" 2>/dev/null || echo "no hard link"',
+              'sleep 1; echo racing',
+            ],
+          },
+        }),
+      );
     }
   });
   after(() => world?.close());
@@ -91,7 +93,10 @@ describe('attacker: leftovers for the next job, cleanup racers, a full /tmp (iso
     for (const r of racers) {
       assert.equal(r.status, 'success', r.jobLog);
       assert.match(r.jobLog, /^racing$/m);
-      assert.ok(r.stages.filter((s) => s.name === 'cleanup').every((s) => s.exitCode === 0), r.runnerLog);
+      assert.ok(
+        r.stages.filter((s) => s.name === 'cleanup').every((s) => s.exitCode === 0),
+        r.runnerLog,
+      );
     }
     await sentinel.check();
     assert.deepEqual(await processesOf(jobUser(world, 1).uid), []);

@@ -11,7 +11,6 @@ import { startWorld, issuedSecrets, isRoot, DEBIAN_AWS, type World, DEPLOYER_ROL
 import { connectRefused, processesOf, waitForEndpoint } from './attacker-helpers.js';
 import { filesHolding } from './secret-scan.js';
 
-
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users and nftables rules';
 
 describe('attacker: a job leaves things behind (isolation users, endpoint delivery)', { skip: NOT_ROOT }, () => {
@@ -58,8 +57,14 @@ describe('attacker: a job leaves things behind (isolation users, endpoint delive
   test('the job ran and left its things behind while it ran', () => {
     assert.equal(r.status, 'success', r.jobLog);
     assert.match(r.jobLog, /^left-behind$/m);
-    assert.ok(during.filter((p) => /^sleep 9999/.test(p.cmdline)).length >= 2, `the sleeps were not running at the end of the stage: ${JSON.stringify(during)}`);
-    assert.ok(during.some((p) => /while :/.test(p.cmdline)), 'the squatter was not running');
+    assert.ok(
+      during.filter((p) => /^sleep 9999/.test(p.cmdline)).length >= 2,
+      `the sleeps were not running at the end of the stage: ${JSON.stringify(during)}`,
+    );
+    assert.ok(
+      during.some((p) => /while :/.test(p.cmdline)),
+      'the squatter was not running',
+    );
   });
 
   test('after cleanup no process of the job user remains', async () => {
@@ -77,7 +82,12 @@ describe('attacker: a job leaves things behind (isolation users, endpoint delive
     const secrets = [...issuedSecrets(world.emu), endpoint.token];
     assert.ok(secrets.length >= 3);
     assert.deepEqual(await filesHolding([world.dir, '/tmp', '/var/tmp', '/dev/shm'], secrets), []);
-    for (const p of [`/tmp/loot-${endpoint.user.name}`, `/var/tmp/loot-${endpoint.user.name}`, `/dev/shm/loot-${endpoint.user.name}`, `/tmp/hide-${endpoint.user.name}`]) {
+    for (const p of [
+      `/tmp/loot-${endpoint.user.name}`,
+      `/var/tmp/loot-${endpoint.user.name}`,
+      `/dev/shm/loot-${endpoint.user.name}`,
+      `/tmp/hide-${endpoint.user.name}`,
+    ]) {
       assert.equal(existsSync(p), false, `${p} survived cleanup`);
     }
     assert.deepEqual((await readdir(endpoint.user.home)).sort(), ['tmp'], 'the home was not reset');
@@ -87,7 +97,10 @@ describe('attacker: a job leaves things behind (isolation users, endpoint delive
   test('cleanup reports a complete scrub and leaves no job state', async () => {
     const cleanup = r.stages.filter((s) => s.name === 'cleanup');
     assert.ok(cleanup.length > 0);
-    assert.ok(cleanup.every((s) => s.exitCode === 0), `cleanup failed:\n${r.runnerLog}`);
+    assert.ok(
+      cleanup.every((s) => s.exitCode === 0),
+      `cleanup failed:\n${r.runnerLog}`,
+    );
     assert.deepEqual(await readdir(join(world.stateDir, 'jobs')).catch(() => []), [], 'the job state was kept: the scrub was incomplete');
   });
 });

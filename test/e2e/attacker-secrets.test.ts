@@ -9,7 +9,6 @@ import { startWorld, issuedSecrets, isRoot, filesContaining, DEBIAN_AWS, DEBIAN_
 import { inSandbox, leaked, openMailbox, waitForEndpoint } from './attacker-helpers.js';
 import { stsClientForJobs } from './job-readable.js';
 
-
 const NOT_ROOT = isRoot ? false : 'needs root: isolation "users" creates job users and nftables rules';
 const response = (jobId: number) => buildJobResponse({ jobId, projectId: 5, projectPath: 'group/app', ref: 'main' });
 /** Reads one field of the endpoint's answer, fetched the way the SDKs do. */
@@ -79,7 +78,7 @@ describe('attacker: secrets from inside a job (isolation users, endpoint deliver
     assert.deepEqual(await filesContaining(world, secrets), [], 'a secret was left on disk after cleanup');
   });
 
-  test('a job that reads every process\'s environ and cmdline and greps what it can read finds no secret', async () => {
+  test("a job that reads every process's environ and cmdline and greps what it can read finds no secret", async () => {
     const mailbox = await openMailbox();
     let initPid: number | undefined;
     let endpointToken: string | undefined;
@@ -99,7 +98,8 @@ describe('attacker: secrets from inside a job (isolation users, endpoint deliver
           mailbox.set('jobdir', s.dir);
         } else {
           // Before cleanup ends the sandbox (and its private home with it): what the job collected.
-          for (const f of ['proc.txt', 'files.txt', 'state.txt']) dump[f] = await readFile(inSandbox(initPid!, join(user!.home, 'loot', f)), 'utf8').catch(() => '');
+          for (const f of ['proc.txt', 'files.txt', 'state.txt'])
+            dump[f] = await readFile(inSandbox(initPid!, join(user!.home, 'loot', f)), 'utf8').catch(() => '');
         }
       },
       steps: {
@@ -126,9 +126,9 @@ describe('attacker: secrets from inside a job (isolation users, endpoint deliver
     const state = dump['state.txt'] ?? '';
     // The hunt did happen: it read its own processes, files, and tried the state. Its PID namespace shows it
     // nothing else: not the broker, not the driver's run stage, no other user's process.
-    assert.match(proc, /^=== 1 uid=0 cmdline\n\/bin\/sh -c .* jobrole-sandbox/m, 'the job did not see its sandbox\'s init');
+    assert.match(proc, /^=== 1 uid=0 cmdline\n\/bin\/sh -c .* jobrole-sandbox/m, "the job did not see its sandbox's init");
     assert.doesNotMatch(proc, /jobrole-broker/, 'the job saw the broker process');
-    assert.doesNotMatch(proc, / run \S+ build_script\s*$/m, 'the job saw the driver\'s run stage');
+    assert.doesNotMatch(proc, / run \S+ build_script\s*$/m, "the job saw the driver's run stage");
     assert.ok(files.includes(`=== /tmp/probe-`), 'the job read no file at all');
     assert.match(state, /^jobdir=\//m);
     // The state dir is hidden inside the sandbox (an empty tmpfs over it): not even a denied file to see.
@@ -149,10 +149,10 @@ describe('attacker: secrets from inside a job (isolation users, endpoint deliver
       assert.deepEqual(leaked(text, forbidden), [], `the ${m[3]} of process ${m[1]} (uid ${m[2]}) holds a secret`);
       if (!own && m[3] === 'environ' && text.trim() !== '') foreignEnvirons.push(`${m[1]} (uid ${m[2]})`);
     }
-    assert.deepEqual(foreignEnvirons, [], 'the job could read the environment of another user\'s process');
+    assert.deepEqual(foreignEnvirons, [], "the job could read the environment of another user's process");
     assert.deepEqual(leaked(files, secrets), [], 'a file the job can read holds a secret');
-    assert.deepEqual(leaked(state, secrets), [], 'the job got a secret from the driver\'s state, audit log, config or feed');
-    assert.doesNotMatch(state, /^feed b'/m, 'the job connected to the broker\'s secret feed');
+    assert.deepEqual(leaked(state, secrets), [], "the job got a secret from the driver's state, audit log, config or feed");
+    assert.doesNotMatch(state, /^feed b'/m, "the job connected to the broker's secret feed");
     assert.deepEqual(await filesContaining(world, secrets), [], 'a secret was left on disk after cleanup');
   });
 });

@@ -33,13 +33,18 @@ describe('attacker: planted files and undeletable trees across slots (isolation 
     await world?.close();
   });
 
-  test('files planted by slot 2 in slot 1\'s cache are never seen by the next job on slot 1', async () => {
+  test("files planted by slot 2 in slot 1's cache are never seen by the next job on slot 1", async () => {
     const vars = { MB: mailbox.url, B1, C1 };
     // Job A (slot 1) opens its cache to everyone and waits.
     const jobA = world.job({
       response: response(8101),
       variables: vars,
-      steps: { script: ['chmod 0777 "$C1"; mkdir -p "$C1/shared" && chmod 1777 "$C1/shared"', 'for i in $(seq 300); do curl -sf "$MB/a-done" >/dev/null && break; sleep 0.1; done; echo a-done'] },
+      steps: {
+        script: [
+          'chmod 0777 "$C1"; mkdir -p "$C1/shared" && chmod 1777 "$C1/shared"',
+          'for i in $(seq 300); do curl -sf "$MB/a-done" >/dev/null && break; sleep 0.1; done; echo a-done',
+        ],
+      },
     });
     await waitPrepared(world, 8101);
     // Job B (slot 2) tries to plant directly: slot 1's directories do not even exist in its sandbox.
@@ -54,7 +59,12 @@ describe('attacker: planted files and undeletable trees across slots (isolation 
     // What a colluding pair could still do by passing a descriptor between their jobs: slot 2's user writes in
     // slot 1's cache (modelled from the host as that user), including a directory slot 1's user cannot empty.
     const u2 = jobUser(world, 2);
-    const plant = await run(SETPRIV, [...asUser(u2), '/bin/sh', '-c', `echo poison > "${C1}/planted" && mkdir "${C1}/shared/foreign" && echo poison > "${C1}/shared/foreign/planted" && chmod 0500 "${C1}/shared/foreign"`]);
+    const plant = await run(SETPRIV, [
+      ...asUser(u2),
+      '/bin/sh',
+      '-c',
+      `echo poison > "${C1}/planted" && mkdir "${C1}/shared/foreign" && echo poison > "${C1}/shared/foreign/planted" && chmod 0500 "${C1}/shared/foreign"`,
+    ]);
     assert.equal(plant.code, 0, plant.stderr);
     // While slot 2's user runs again (job B2 holds slot 2), job A ends and is cleaned up.
     const jobB2 = world.job({
@@ -64,11 +74,14 @@ describe('attacker: planted files and undeletable trees across slots (isolation 
     });
     await waitPrepared(world, 8103);
     // Prepared is not running yet: slot 2's user must have a live process (B2's script) when A is scrubbed.
-    await waitFor('job 8103\'s script to run as slot 2\'s user', async () => (mailbox.asked('b2-done') ? true : undefined), 30_000);
+    await waitFor("job 8103's script to run as slot 2's user", async () => (mailbox.asked('b2-done') ? true : undefined), 30_000);
     mailbox.set('a-done', '1');
     const a = await jobA;
     assert.equal(a.status, 'success', a.jobLog);
-    assert.ok(a.stages.filter((s) => s.name === 'cleanup').every((s) => s.exitCode === 0), a.runnerLog);
+    assert.ok(
+      a.stages.filter((s) => s.name === 'cleanup').every((s) => s.exitCode === 0),
+      a.runnerLog,
+    );
     // Job C on slot 1: nothing of A or of slot 2's user.
     const c = await world.job({ response: response(8104), variables: vars, steps: { script: [LIST] } });
     assert.equal(c.status, 'success', c.jobLog);
@@ -81,7 +94,11 @@ describe('attacker: planted files and undeletable trees across slots (isolation 
     assert.equal((await jobB2).status, 'success');
     const gc = await world.cliAsync(['gc']);
     assert.equal(gc.status, 0, gc.stderr + gc.stdout);
-    assert.deepEqual((await readdir(join(world.stateDir, 'cache'))).filter((n) => n.includes('.trash-')), [], `gc left the old dir: ${gc.stdout}${gc.stderr}`);
+    assert.deepEqual(
+      (await readdir(join(world.stateDir, 'cache'))).filter((n) => n.includes('.trash-')),
+      [],
+      `gc left the old dir: ${gc.stdout}${gc.stderr}`,
+    );
   });
 
   test('nested mode-000 trees never let a slot be reused dirty, and gc never harms a running job', async () => {
@@ -93,7 +110,10 @@ describe('attacker: planted files and undeletable trees across slots (isolation 
     });
     assert.equal(n1.status, 'success', n1.jobLog);
     assert.match(n1.jobLog, /^planted-deep$/m);
-    assert.ok(n1.stages.filter((s) => s.name === 'cleanup').every((s) => s.exitCode === 0), n1.runnerLog);
+    assert.ok(
+      n1.stages.filter((s) => s.name === 'cleanup').every((s) => s.exitCode === 0),
+      n1.runnerLog,
+    );
     // The next job on slot 1 holds it while gc runs twice; its checkout and its processes must survive.
     const n2 = world.job({
       response: response(8202),
@@ -124,7 +144,11 @@ describe('attacker: planted files and undeletable trees across slots (isolation 
 
   test('a scrub step that fails quarantines the slot: refused by config with the reason, shown by doctor, lifted by gc', async () => {
     const states = () => peekJobStates(world);
-    const q1 = world.job({ response: response(8301), variables: { MB: mailbox.url }, steps: { script: ['for i in $(seq 300); do curl -sf "$MB/q1-done" >/dev/null && break; sleep 0.1; done'] } });
+    const q1 = world.job({
+      response: response(8301),
+      variables: { MB: mailbox.url },
+      steps: { script: ['for i in $(seq 300); do curl -sf "$MB/q1-done" >/dev/null && break; sleep 0.1; done'] },
+    });
     await waitPrepared(world, 8301);
     const slot = (await states()).find((s) => s.jobId === 8301)?.slot ?? 0;
     const dir = join(world.stateDir, 'builds', `slot${slot}`);
@@ -134,10 +158,17 @@ describe('attacker: planted files and undeletable trees across slots (isolation 
       mailbox.set('q1-done', '1');
       const r = await q1;
       const cleanup = r.stages.filter((s) => s.name === 'cleanup');
-      assert.ok(cleanup.some((s) => s.exitCode !== 0), 'cleanup did not report the failed step');
+      assert.ok(
+        cleanup.some((s) => s.exitCode !== 0),
+        'cleanup did not report the failed step',
+      );
       assert.match(r.runnerLog, new RegExp(`slot ${slot} is quarantined`));
       // Both slots taken (the other by a holding job): the config stage refuses, naming the slot and what failed.
-      const other = world.job({ response: response(8302), variables: { MB: mailbox.url }, steps: { script: ['for i in $(seq 300); do curl -sf "$MB/o-done" >/dev/null && break; sleep 0.1; done'] } });
+      const other = world.job({
+        response: response(8302),
+        variables: { MB: mailbox.url },
+        steps: { script: ['for i in $(seq 300); do curl -sf "$MB/o-done" >/dev/null && break; sleep 0.1; done'] },
+      });
       await waitPrepared(world, 8302);
       const refused = await world.job({ response: response(8303), steps: { script: ['echo should-not-run'] } });
       assert.notEqual(refused.status, 'success');

@@ -10,7 +10,11 @@ import { openMailbox, peekJobStates, processesOf, waitForEndpoint, type Mailbox 
 import { buildSurvivor, hasGcc, listenHeartbeats, type Heartbeats } from './sandbox-helpers.js';
 import { tasksOfUid } from '../../src/isolation/uid-tasks.js';
 
-const NOT_ROOT = isRoot ? (hasGcc() ? false : 'needs gcc to build the survivor program') : 'needs root: isolation "users" creates job users, namespaces and nftables rules';
+const NOT_ROOT = isRoot
+  ? hasGcc()
+    ? false
+    : 'needs gcc to build the survivor program'
+  : 'needs root: isolation "users" creates job users, namespaces and nftables rules';
 const response = (jobId: number) => buildJobResponse({ jobId, projectId: 5, projectPath: 'group/app', ref: 'main' });
 
 describe('attacker: processes that try to outlive their job (isolation users, slots 1)', { skip: NOT_ROOT }, () => {
@@ -48,7 +52,7 @@ describe('attacker: processes that try to outlive their job (isolation users, sl
           '"$HOME/survivor" zombie-leader "$HB"',
           '"$HOME/survivor" hopper "$HB"',
           `setsid nohup bash -c '${thief.replace(/'/g, `'\\''`)}' >/dev/null 2>&1 &`,
-          "bomb() { if [ $1 -gt 0 ]; then bomb $(($1-1)) & bomb $(($1-1)) & fi; exec sleep 600; }; (bomb 8 &) ; sleep 1",
+          'bomb() { if [ $1 -gt 0 ]; then bomb $(($1-1)) & bomb $(($1-1)) & fi; exec sleep 600; }; (bomb 8 &) ; sleep 1',
           'sleep 0.5; echo started',
         ],
       },
@@ -61,7 +65,12 @@ describe('attacker: processes that try to outlive their job (isolation users, sl
       onStage: async (name, phase) => {
         if (name === 'build_script' && phase === 'start') secondToken = (await waitForEndpoint(world, 7602)).token;
       },
-      steps: { script: ['sleep 2', 'aws_ok=$(curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI" | grep -c AccessKeyId); echo "second got credentials: $aws_ok"'] },
+      steps: {
+        script: [
+          'sleep 2',
+          'aws_ok=$(curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI" | grep -c AccessKeyId); echo "second got credentials: $aws_ok"',
+        ],
+      },
     });
   });
   after(async () => {
@@ -73,9 +82,20 @@ describe('attacker: processes that try to outlive their job (isolation users, sl
   test('the attack ran: both survivors heartbeated and the fork bomb multiplied while the job ran', () => {
     assert.equal(first.status, 'success', first.jobLog);
     assert.match(first.jobLog, /^started$/m);
-    assert.ok(beats.times('zombie-leader').some((t) => t < firstEnded), 'the zombie leader never heartbeated');
-    assert.ok(beats.times('hopper').some((t) => t < firstEnded), 'the hopper never heartbeated');
-    const hopperPids = new Set(beats.messages().filter((m) => m.text.startsWith('hopper ')).map((m) => m.text.split(' ')[1]));
+    assert.ok(
+      beats.times('zombie-leader').some((t) => t < firstEnded),
+      'the zombie leader never heartbeated',
+    );
+    assert.ok(
+      beats.times('hopper').some((t) => t < firstEnded),
+      'the hopper never heartbeated',
+    );
+    const hopperPids = new Set(
+      beats
+        .messages()
+        .filter((m) => m.text.startsWith('hopper '))
+        .map((m) => m.text.split(' ')[1]),
+    );
     assert.ok(hopperPids.size > 3, `the hopper did not hop (pids ${[...hopperPids].join(', ')})`);
     assert.ok(duringFirst.length > 200, `the fork bomb did not multiply: ${duringFirst.length} processes at the end of the stage`);
   });
@@ -93,7 +113,7 @@ describe('attacker: processes that try to outlive their job (isolation users, sl
     assert.match(second.jobLog, /^second got credentials: 1$/m);
     assert.ok(secondToken.length >= 32);
     const stolen = beats.messages().filter((m) => m.text.startsWith('thief ') && m.text.includes(secondToken));
-    assert.deepEqual(stolen, [], 'the thief read the next job\'s endpoint token');
+    assert.deepEqual(stolen, [], "the thief read the next job's endpoint token");
     assert.deepEqual(beats.after(firstEnded + 2000), [], 'something of the first job heartbeated during the second');
     assert.deepEqual(await processesOf(firstUid), []);
   });

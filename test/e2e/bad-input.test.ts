@@ -34,29 +34,98 @@ interface Case {
 
 const CASES: Case[] = [
   { name: 'malformed TOML', stage: ['config'], config: '[driver\nstate_dir = 1', exit: 2, says: /not valid TOML at line 1, column \d+/ },
-  { name: 'role ARN that is not an ARN', stage: ['config'], config: GOOD.replace('arn:aws:iam::111122223333:role/r', 'deploy-role'), exit: 2, says: /\[\[roles\]\] "r"\.arn = "deploy-role": expected an IAM role ARN such as/ },
-  { name: 'unknown strategy', stage: ['config'], config: `${GOOD}strategy = "magic"\n`, exit: 2, says: /\[\[roles\]\] "r"\.strategy = "magic": expected one of "assume-role", "web-identity", "instance-profile"/ },
-  { name: 'unknown key', stage: ['config'], config: GOOD.replace('[job]', '[job]\ndeliverey = "env"'), exit: 2, says: /\[job\]\.deliverey: unknown key \(known keys in \[job\]: role_variable/ },
+  {
+    name: 'role ARN that is not an ARN',
+    stage: ['config'],
+    config: GOOD.replace('arn:aws:iam::111122223333:role/r', 'deploy-role'),
+    exit: 2,
+    says: /\[\[roles\]\] "r"\.arn = "deploy-role": expected an IAM role ARN such as/,
+  },
+  {
+    name: 'unknown strategy',
+    stage: ['config'],
+    config: `${GOOD}strategy = "magic"\n`,
+    exit: 2,
+    says: /\[\[roles\]\] "r"\.strategy = "magic": expected one of "assume-role", "web-identity", "instance-profile"/,
+  },
+  {
+    name: 'unknown key',
+    stage: ['config'],
+    config: GOOD.replace('[job]', '[job]\ndeliverey = "env"'),
+    exit: 2,
+    says: /\[job\]\.deliverey: unknown key \(known keys in \[job\]: role_variable/,
+  },
   { name: 'unknown section', stage: ['config'], config: GOOD.replace('[job]', '[driver2]'), exit: 2, says: /\[driver2\]: unknown section or key/ },
-  { name: 'a value of the wrong type', stage: ['config'], config: GOOD.replace('[job]', 'slots = "four"\n[job]'), exit: 2, says: /\[driver\]\.slots = "four": expected a whole number from 1 to 64/ },
-  { name: 'an ID-token condition without ID-token verification', stage: ['config'], config: `${GOOD}  [roles.allow]\n  environments = ["production"]\n`, exit: 2, says: /allow\.environments: needs a verified GitLab ID token, but ID-token verification is not configured/ },
-  { name: 'missing config file', stage: ['config'], config: '', exit: 2, says: /config .*nope\.toml does not exist: pass --config <path>, set JOBROLE_CONFIG, or create \/etc\/jobrole\/config\.toml/ },
-  { name: 'missing JOB_RESPONSE_FILE', stage: ['config'], response: null, exit: 2, says: /JOB_RESPONSE_FILE is not set: jobrole stages must be started by gitlab-runner/ },
-  { name: 'truncated JOB_RESPONSE_FILE', stage: ['config'], response: JSON.stringify(buildJobResponse({ jobId: 7 })).slice(0, 60), exit: 2, says: /job response file .* is not valid JSON \(60 bytes; truncated\?\)/ },
+  {
+    name: 'a value of the wrong type',
+    stage: ['config'],
+    config: GOOD.replace('[job]', 'slots = "four"\n[job]'),
+    exit: 2,
+    says: /\[driver\]\.slots = "four": expected a whole number from 1 to 64/,
+  },
+  {
+    name: 'an ID-token condition without ID-token verification',
+    stage: ['config'],
+    config: `${GOOD}  [roles.allow]\n  environments = ["production"]\n`,
+    exit: 2,
+    says: /allow\.environments: needs a verified GitLab ID token, but ID-token verification is not configured/,
+  },
+  {
+    name: 'missing config file',
+    stage: ['config'],
+    config: '',
+    exit: 2,
+    says: /config .*nope\.toml does not exist: pass --config <path>, set JOBROLE_CONFIG, or create \/etc\/jobrole\/config\.toml/,
+  },
+  {
+    name: 'missing JOB_RESPONSE_FILE',
+    stage: ['config'],
+    response: null,
+    exit: 2,
+    says: /JOB_RESPONSE_FILE is not set: jobrole stages must be started by gitlab-runner/,
+  },
+  {
+    name: 'truncated JOB_RESPONSE_FILE',
+    stage: ['config'],
+    response: JSON.stringify(buildJobResponse({ jobId: 7 })).slice(0, 60),
+    exit: 2,
+    says: /job response file .* is not valid JSON \(60 bytes; truncated\?\)/,
+  },
   { name: 'response file without the job id', stage: ['config'], response: '{"job_info":{}}', exit: 2, says: /lacks id, job_info\.project_id/ },
-  { name: 'missing BUILD_FAILURE_EXIT_CODE', stage: ['config'], env: { BUILD_FAILURE_EXIT_CODE: '' }, exit: 2, says: /BUILD_FAILURE_EXIT_CODE is not set: "jobrole config" must be started by gitlab-runner's custom executor/ },
-  { name: 'run stage without job state', stage: ['run', '/nonexistent/script', 'build_script'], exit: 2, says: /JOBROLE_JOB_DIR is not set: the config stage's job_env did not reach the run stage/ },
-  { name: 'tampered JOBROLE_JOB_DIR', stage: ['cleanup'], env: { JOBROLE_JOB_DIR: '/etc/../root' }, exit: 2, says: /JOBROLE_JOB_DIR="\/etc\/..\/root" is not a jobrole job directory/ },
+  {
+    name: 'missing BUILD_FAILURE_EXIT_CODE',
+    stage: ['config'],
+    env: { BUILD_FAILURE_EXIT_CODE: '' },
+    exit: 2,
+    says: /BUILD_FAILURE_EXIT_CODE is not set: "jobrole config" must be started by gitlab-runner's custom executor/,
+  },
+  {
+    name: 'run stage without job state',
+    stage: ['run', '/nonexistent/script', 'build_script'],
+    exit: 2,
+    says: /JOBROLE_JOB_DIR is not set: the config stage's job_env did not reach the run stage/,
+  },
+  {
+    name: 'tampered JOBROLE_JOB_DIR',
+    stage: ['cleanup'],
+    env: { JOBROLE_JOB_DIR: '/etc/../root' },
+    exit: 2,
+    says: /JOBROLE_JOB_DIR="\/etc\/..\/root" is not a jobrole job directory/,
+  },
   { name: 'unknown command', stage: ['frobnicate'], exit: 2, says: /Unknown argument: frobnicate|Unknown command/ },
 ];
 
 describe('bad input: one line, the right exit code', () => {
   let dir: string;
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'jobrole-bad-')); });
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'jobrole-bad-'));
+  });
   after(() => rm(dir, { recursive: true, force: true }));
 
   const table: string[] = [];
-  after(() => { process.stdout.write(`\n${table.join('\n')}\n`); });
+  after(() => {
+    process.stdout.write(`\n${table.join('\n')}\n`);
+  });
 
   for (const c of CASES) {
     test(c.name, async () => {
@@ -84,7 +153,7 @@ describe('bad input: one line, the right exit code', () => {
   }
 });
 
-describe('bad role requests are the job author\'s fault (build failure)', () => {
+describe("bad role requests are the job author's fault (build failure)", () => {
   for (const [name, value, says] of [
     ['a 10 KB JOBROLE_ROLE', 'x'.repeat(10240), /JOBROLE_ROLE is 10240 characters long: "x{40}"\.\.\. \(10240 characters\)/],
     ['control characters in JOBROLE_ROLE', 'deploy\u001b[2J\nprod', /JOBROLE_ROLE contains control characters: "deploy\?\[2J\?prod"/],

@@ -10,15 +10,20 @@ let world: World;
 before(async () => {
   world = await startWorld({ delivery: 'env', extra: `[policy]\nssm_parameter = "${PARAM}"\ncache_ttl = "0s"\n` });
   world.emu.addRole({ arn: world.roleArn('fleet-deployer'), trust: { principals: [world.emu.hostRoleArn] } });
-  world.emu.putParameter(PARAM, '[[roles]]\nname = "fleet-deployer"\narn = "arn:aws:iam::111122223333:role/fleet-deployer"\n  [roles.allow]\n  projects = ["group/*"]\n', 'SecureString');
+  world.emu.putParameter(
+    PARAM,
+    '[[roles]]\nname = "fleet-deployer"\narn = "arn:aws:iam::111122223333:role/fleet-deployer"\n  [roles.allow]\n  projects = ["group/*"]\n',
+    'SecureString',
+  );
 });
 after(() => world.close());
 
-const job = (jobId: number, project = 'group/app') => world.job({
-  response: buildJobResponse({ jobId, projectId: 8, projectPath: project, ref: 'main' }),
-  variables: { JOBROLE_ROLE: 'fleet-deployer', E: world.emu.endpoint },
-  steps: { script: ['/usr/bin/aws sts get-caller-identity --endpoint-url "$E" --query Arn --output text'] },
-});
+const job = (jobId: number, project = 'group/app') =>
+  world.job({
+    response: buildJobResponse({ jobId, projectId: 8, projectPath: project, ref: 'main' }),
+    variables: { JOBROLE_ROLE: 'fleet-deployer', E: world.emu.endpoint },
+    steps: { script: ['/usr/bin/aws sts get-caller-identity --endpoint-url "$E" --query Arn --output text'] },
+  });
 
 test('a role that exists only in the SSM parameter is granted by its rules', async () => {
   const r = await job(901);
@@ -37,7 +42,10 @@ test('while SSM is unreachable the cached policy is used, with a warning in the 
     assert.equal(r.status, 'success', r.jobLog);
     // Searchable like the runner's own warnings: the line starts with WARNING: (after its colour code).
     assert.match(r.jobLog.replace(/\u001b\[[0-9;]*m/g, ''), /^WARNING: jobrole: central policy \(SSM parameter \/jobrole\/roles\) cannot be read/m);
-    assert.match(r.jobLog, /central policy \(SSM parameter \/jobrole\/roles\) cannot be read \(InternalServerError: .*\): SSM is unreachable or throttling\. Using the last good copy \(version 1\), fetched \S+ \(\d+s ago\)\./);
+    assert.match(
+      r.jobLog,
+      /central policy \(SSM parameter \/jobrole\/roles\) cannot be read \(InternalServerError: .*\): SSM is unreachable or throttling\. Using the last good copy \(version 1\), fetched \S+ \(\d+s ago\)\./,
+    );
     assert.match(r.jobLog, /assumed-role\/fleet-deployer\/gitlab-8-903/);
   } finally {
     world.emu.faults.clear();

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, issuedSecrets, filesContaining, CLI, type World, DEPLOYER_ROLE } from './world.js';
 
-
 describe('job lifecycle', () => {
   let world: World;
   before(async () => {
@@ -27,7 +26,10 @@ describe('job lifecycle', () => {
     assert.equal(r.buildExitCode, 3);
     const build = r.stages.find((s) => s.name === 'build_script');
     assert.equal(build?.exitCode, 1, 'run exits BUILD_FAILURE_EXIT_CODE, never the script status itself');
-    assert.ok(r.stages.some((s) => s.name === 'cleanup_file_variables'), 'the runner goes on with the remaining stages');
+    assert.ok(
+      r.stages.some((s) => s.name === 'cleanup_file_variables'),
+      'the runner goes on with the remaining stages',
+    );
     assert.equal(await jobsLeft(), 0);
   });
 
@@ -44,7 +46,11 @@ describe('job lifecycle', () => {
       response: response(603),
       variables: { JOBROLE_ROLE: 'deployer' },
       steps: {
-        script: [`trap 'echo got-SIGTERM > ${marker}; exit 1' TERM`, 'echo $AWS_CONTAINER_CREDENTIALS_FULL_URI > ' + join(world.dir, 'endpoint-url'), 'sleep 30 & wait'],
+        script: [
+          `trap 'echo got-SIGTERM > ${marker}; exit 1' TERM`,
+          'echo $AWS_CONTAINER_CREDENTIALS_FULL_URI > ' + join(world.dir, 'endpoint-url'),
+          'sleep 30 & wait',
+        ],
         afterScript: ['echo after-script-ran'],
       },
       cancelAfterMs: { stage: 'build_script', afterMs: 1500 },
@@ -60,7 +66,7 @@ describe('job lifecycle', () => {
     assert.deepEqual(await filesContaining(world, issuedSecrets(world.emu)), []);
   });
 
-  test('the runner\'s own environment never reaches the job', async () => {
+  test("the runner's own environment never reaches the job", async () => {
     const r = await world.job({
       response: response(604),
       variables: { JOBROLE_ROLE: 'deployer' },
@@ -68,7 +74,14 @@ describe('job lifecycle', () => {
       steps: { script: ['env | sort > "$CI_PROJECT_DIR/../env-dump"; cat "$CI_PROJECT_DIR/../env-dump"'] },
     });
     assert.equal(r.status, 'success', r.jobLog);
-    for (const secret of [world.emu.host.secretAccessKey, world.emu.host.accessKeyId, 'proxy-password-secret', 'RUNNERSECRETTOKEN', 'runner-private-secret-value', 'JOB_RESPONSE_FILE']) {
+    for (const secret of [
+      world.emu.host.secretAccessKey,
+      world.emu.host.accessKeyId,
+      'proxy-password-secret',
+      'RUNNERSECRETTOKEN',
+      'runner-private-secret-value',
+      'JOB_RESPONSE_FILE',
+    ]) {
       assert.ok(!r.jobLog.includes(secret), `${secret} reached the job`);
     }
     assert.match(r.jobLog, /^AWS_CONTAINER_CREDENTIALS_FULL_URI=/m);
@@ -82,7 +95,7 @@ describe('job lifecycle', () => {
     assert.equal(world.cli(['cleanup'], { ...env, JOBROLE_JOB_DIR: key }).status, 0);
   });
 
-  test('a failed prepare undoes itself and the runner\'s cleanup after it succeeds', async () => {
+  test("a failed prepare undoes itself and the runner's cleanup after it succeeds", async () => {
     world.emu.faults.deny('AssumeRole', 1);
     const r = await world.job({ response: response(605), variables: { JOBROLE_ROLE: 'deployer' }, steps: { script: ['true'] } });
     assert.equal(r.status, 'success', 'the runner retried prepare after the system failure');
@@ -103,7 +116,9 @@ describe('job lifecycle', () => {
         if (name !== 'build_script' || phase !== 'start') return;
         const [key] = await readdir(join(world.stateDir, 'jobs'));
         const { readFile, rm } = await import('node:fs/promises');
-        const state = JSON.parse(await readFile(join(world.stateDir, 'jobs', key as string, 'state.json'), 'utf8')) as { broker: { pid: number; port: number } };
+        const state = JSON.parse(await readFile(join(world.stateDir, 'jobs', key as string, 'state.json'), 'utf8')) as {
+          broker: { pid: number; port: number };
+        };
         pid = state.broker.pid;
         url = `http://127.0.0.1:${state.broker.port}/creds`;
         // The record of the endpoint is lost, as if prepare had died right after starting it.
@@ -111,7 +126,14 @@ describe('job lifecycle', () => {
       },
     });
     assert.ok(pid > 0, r.jobLog);
-    const gone = async () => { try { process.kill(pid, 0); return false; } catch { return true; } };
+    const gone = async () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
     for (let i = 0; i < 40 && !(await gone()); i++) await new Promise((res) => setTimeout(res, 250));
     assert.ok(await gone(), 'the orphaned endpoint ended itself');
     await assert.rejects(fetch(url));
@@ -133,7 +155,9 @@ describe('job lifecycle', () => {
     `;
     const runner = spawn(process.execPath, ['-e', script], { env: world.runnerEnv, stdio: ['ignore', 'pipe', 'inherit'] });
     let jobDir = '';
-    runner.stdout.on('data', (d: Buffer) => { jobDir += d.toString(); });
+    runner.stdout.on('data', (d: Buffer) => {
+      jobDir += d.toString();
+    });
     await new Promise((r) => runner.once('exit', r));
     assert.ok(existsSync(join(jobDir, 'state.json')), 'the dead runner left a prepared job behind');
     const gc = await world.cliAsync(['gc']);

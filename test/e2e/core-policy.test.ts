@@ -75,21 +75,29 @@ describe('policy through the driver', () => {
   test('a job that asks for no role gets no AWS credentials at all', async () => {
     const r = await world.job({
       response: buildJobResponse({ jobId: 504, projectPath: 'group/app', ref: 'main' }),
-      steps: { script: ['env | grep -c "^AWS_" || true', `${DEBIAN_AWS} sts get-caller-identity --endpoint-url "${world.emu.endpoint}" && echo GOT-CREDS || echo NO-CREDS`] },
+      steps: {
+        script: [
+          'env | grep -c "^AWS_" || true',
+          `${DEBIAN_AWS} sts get-caller-identity --endpoint-url "${world.emu.endpoint}" && echo GOT-CREDS || echo NO-CREDS`,
+        ],
+      },
     });
     assert.equal(r.status, 'success', r.jobLog);
     assert.match(r.jobLog, /no AWS role requested/);
     assert.match(r.jobLog, /^NO-CREDS$/m);
   });
 
-  test('env delivery warns when the credentials expire before the job\'s timeout', async () => {
+  test("env delivery warns when the credentials expire before the job's timeout", async () => {
     const r = await world.job({
       response: buildJobResponse({ jobId: 507, projectPath: 'group/app', ref: 'main', timeout: 7200 }),
       variables: { JOBROLE_ROLE: 'deployer' },
       steps: { script: ['true'] },
     });
     assert.equal(r.status, 'success', r.jobLog);
-    assert.match(r.jobLog, /these credentials expire at \S+, before the job's timeout, and env delivery cannot renew them: for longer jobs use delivery = "endpoint"/);
+    assert.match(
+      r.jobLog,
+      /these credentials expire at \S+, before the job's timeout, and env delivery cannot renew them: for longer jobs use delivery = "endpoint"/,
+    );
   });
 
   test('a tag ref does not satisfy ref_types = ["branch"]', async () => {

@@ -26,7 +26,11 @@ arn = "arn:aws:iam::111122223333:role/r"
 
 const CASES = [
   { name: 'a wrong type', text: JSON.stringify({ ...sampleState('31-0123456789ab'), secrets: 'all' }), says: /field "secrets" is string, expected a list/ },
-  { name: 'a missing field', text: JSON.stringify({ ...sampleState('32-0123456789ab'), job: { id: 32 } }), says: /field "job\.projectId" is undefined, expected a whole number/ },
+  {
+    name: 'a missing field',
+    text: JSON.stringify({ ...sampleState('32-0123456789ab'), job: { id: 32 } }),
+    says: /field "job\.projectId" is undefined, expected a whole number/,
+  },
   { name: 'truncated', text: JSON.stringify(sampleState('33-0123456789ab')).slice(0, 70), says: /it is not JSON/ },
   { name: 'foreign JSON', text: '{"name":"left-pad","version":"1.3.0"}', says: /field "version" is "1\.3\.0", expected 1/ },
 ];

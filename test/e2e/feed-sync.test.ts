@@ -16,14 +16,16 @@ before(async () => {
 });
 after(() => world.close());
 
-test('credentials renewed between stages are masked in a later stage\'s output', async () => {
+test("credentials renewed between stages are masked in a later stage's output", async () => {
   const get = 'curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"';
   const r = await world.job({
     response: buildJobResponse({ jobId: 801, projectId: 4, projectPath: 'group/app', ref: 'main' }),
     variables: { JOBROLE_ROLE: 'short' },
     steps: {
       // Wait (silently) until the endpoint serves renewed credentials, then print them from the NEXT stage.
-      script: [`first=$(${get} | sha256sum); for i in $(seq 60); do now=$(${get} | sha256sum); [ "$now" != "$first" ] && break; sleep 0.5; done; [ "$now" != "$first" ] && echo renewed`],
+      script: [
+        `first=$(${get} | sha256sum); for i in $(seq 60); do now=$(${get} | sha256sum); [ "$now" != "$first" ] && break; sleep 0.5; done; [ "$now" != "$first" ] && echo renewed`,
+      ],
       afterScript: [`${get}; echo`],
     },
   });

@@ -94,7 +94,11 @@ export function assertNoAwsCall(emu: AwsEmulator, from: number): void {
 export async function assertTokenNotLeaked(world: World, r: JobResult, token: string): Promise<void> {
   const sig = token.split('.')[2] ?? '';
   const audit = await readFile(world.auditLog, 'utf8').catch(() => '');
-  for (const [where, text] of [['job log', r.jobLog], ['runner log', r.runnerLog], ['audit log', audit]] as const) {
+  for (const [where, text] of [
+    ['job log', r.jobLog],
+    ['runner log', r.runnerLog],
+    ['audit log', audit],
+  ] as const) {
     assert.ok(!text.includes(token), `the ID token appears in the ${where}`);
     if (sig.length >= 16) assert.ok(!text.includes(sig), `the ID token's signature appears in the ${where}`);
   }
@@ -117,7 +121,8 @@ export const CLIENT_STS = createRequire(import.meta.url).resolve('@aws-sdk/clien
  * $AWS_ENDPOINT_URL_STS and prints "sdk <arn>". Single-quoted for bash.
  */
 export function sdkCallerIdentityStep(label = 'sdk'): string {
-  const js = `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(CLIENT_STS)});` +
+  const js =
+    `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(CLIENT_STS)});` +
     `const r = await new STSClient({}).send(new GetCallerIdentityCommand({}));` +
     `console.log(${JSON.stringify(label)}, r.Arn);`;
   return `${process.execPath} --no-warnings --input-type=module -e '${js}'`;
@@ -128,7 +133,8 @@ export function sdkCallerIdentityStep(label = 'sdk'): string {
  * first error, and prints "loop done <n> calls".
  */
 export function sdkLoopStep(forMs: number, everyMs: number): string {
-  const js = `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(CLIENT_STS)});` +
+  const js =
+    `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(CLIENT_STS)});` +
     `const c = new STSClient({}); const end = Date.now() + ${forMs}; let n = 0;` +
     `while (Date.now() < end) { const r = await c.send(new GetCallerIdentityCommand({})); n++;` +
     ` console.log("call", n, r.Arn); await new Promise((res) => setTimeout(res, ${everyMs})); }` +

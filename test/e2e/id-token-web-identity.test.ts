@@ -7,8 +7,17 @@ import { existsSync } from 'node:fs';
 import { buildJobResponse } from '../harness/runner.js';
 import { DEBIAN_AWS, DEBIAN_PYTHON, filesContaining, issuedSecrets, type World } from './world.js';
 import {
-  AUDIENCE, assertNoAwsCall, assertRefusedInPrepare, assertTokenNotLeaked, callsSince, mintFor, oidcHost, sdkCallerIdentityStep,
-  sdkLoopStep, startIdTokenWorld, type JobFacts,
+  AUDIENCE,
+  assertNoAwsCall,
+  assertRefusedInPrepare,
+  assertTokenNotLeaked,
+  callsSince,
+  mintFor,
+  oidcHost,
+  sdkCallerIdentityStep,
+  sdkLoopStep,
+  startIdTokenWorld,
+  type JobFacts,
 } from './id-token-helpers.js';
 
 const ROLES = `
@@ -83,8 +92,11 @@ describe('strategy web-identity', () => {
       assert.equal(web.length, 1, 'prepare calls AssumeRoleWithWebIdentity once');
       assert.equal(web[0]?.params['RoleArn'], world.roleArn('wi-app'));
       assert.equal(web[0]?.accessKeyId, undefined, 'AssumeRoleWithWebIdentity is sent unsigned');
-      assert.deepEqual(calls.filter((c) => c.service === 'imds' || c.action === 'AssumeRole').map((c) => c.action), [],
-        'a web-identity role must not touch the host credentials (IMDS, AssumeRole)');
+      assert.deepEqual(
+        calls.filter((c) => c.service === 'imds' || c.action === 'AssumeRole').map((c) => c.action),
+        [],
+        'a web-identity role must not touch the host credentials (IMDS, AssumeRole)',
+      );
       const session = world.emu.sessions.find((s) => s.sessionName === `gitlab-77-${facts.jobId}`);
       assert.equal(session?.kind, 'web-identity');
       assert.equal(session?.issuedTo, subOf(facts), "the session was issued for the token's sub");
@@ -111,7 +123,11 @@ describe('strategy web-identity', () => {
       assert.match(r.jobLog, new RegExp(`sub=${JSON.stringify(subOf(facts))} and aud=${JSON.stringify(AUDIENCE).replace(/[.]/g, '\\.')}`));
       assert.doesNotMatch(r.jobLog, /should-not-run/);
       const calls = callsSince(world.emu, from);
-      assert.deepEqual(calls.map((c) => `${c.action} ${c.error ?? ''}`), ['AssumeRoleWithWebIdentity AccessDenied'], 'one refused call, not retried');
+      assert.deepEqual(
+        calls.map((c) => `${c.action} ${c.error ?? ''}`),
+        ['AssumeRoleWithWebIdentity AccessDenied'],
+        'one refused call, not retried',
+      );
       assert.ok(!world.emu.sessions.some((s) => s.sessionName === `gitlab-77-${facts.jobId}`));
       await assertTokenNotLeaked(world, r, token);
     });
@@ -130,7 +146,11 @@ describe('strategy web-identity', () => {
     test('a job that prints its ID token sees it masked in the job log', async () => {
       const facts = { jobId: nextJob++ };
       const token = await mintFor(world.emu, facts);
-      const r = await world.job({ response: response(facts), variables: { JOBROLE_ROLE: 'wi-app', JOBROLE_ID_TOKEN: token }, steps: { script: ['echo "token=$JOBROLE_ID_TOKEN"'] } });
+      const r = await world.job({
+        response: response(facts),
+        variables: { JOBROLE_ROLE: 'wi-app', JOBROLE_ID_TOKEN: token },
+        steps: { script: ['echo "token=$JOBROLE_ID_TOKEN"'] },
+      });
       assert.equal(r.status, 'success', r.jobLog);
       assert.match(r.jobLog, /^token=\[MASKED\]$/m);
       await assertTokenNotLeaked(world, r, token);
@@ -203,7 +223,10 @@ describe('strategy web-identity', () => {
 
         const calls = callsSince(world.emu, from);
         const gci = calls.filter((c) => c.action === 'GetCallerIdentity');
-        assert.ok(gci.every((c) => c.status === 200), 'every call of the job succeeded');
+        assert.ok(
+          gci.every((c) => c.status === 200),
+          'every call of the job succeeded',
+        );
         const span = (gci.at(-1)?.at ?? 0) - (gci[0]?.at ?? 0);
         assert.ok(span >= 2.5 * lifetimeMs, `the job's calls spanned only ${span} ms`);
         assert.ok(new Set(gci.map((c) => c.accessKeyId)).size >= 3, 'the SDK never refreshed its credentials');

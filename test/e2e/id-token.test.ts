@@ -8,8 +8,16 @@ import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, type World } from './world.js';
 import {
-  AUDIENCE, assertNoAwsCall, assertRefusedInPrepare, assertTokenNotLeaked, flipPayloadChar, mintFor, rewritePayload,
-  sdkCallerIdentityStep, startIdTokenWorld, type JobFacts,
+  AUDIENCE,
+  assertNoAwsCall,
+  assertRefusedInPrepare,
+  assertTokenNotLeaked,
+  flipPayloadChar,
+  mintFor,
+  rewritePayload,
+  sdkCallerIdentityStep,
+  startIdTokenWorld,
+  type JobFacts,
 } from './id-token-helpers.js';
 
 /** A loopback port nothing listens on. */
@@ -105,7 +113,10 @@ describe('ID-token conditions (assume-role, delivery env)', () => {
       const facts = { jobId: nextJob++, ref: 'main' };
       const { r, from } = await job(facts, 'prod-only', undefined, { CI_COMMIT_REF_PROTECTED: 'true' });
       assertRefusedInPrepare(r);
-      assert.match(r.jobLog, /protected: needs an ID token or gitlab-runner >= 18\.3 with GitLab >= 18\.3: the response file has no git_info\.protected .*declare id_tokens: in the job/);
+      assert.match(
+        r.jobLog,
+        /protected: needs an ID token or gitlab-runner >= 18\.3 with GitLab >= 18\.3: the response file has no git_info\.protected .*declare id_tokens: in the job/,
+      );
       assertNoAwsCall(world.emu, from);
     });
   });
@@ -165,7 +176,7 @@ describe('ID-token conditions (assume-role, delivery env)', () => {
         says: /it uses alg "HS256"; only RS256/,
       },
       {
-        name: "signed with a key the issuer never published (same kid)",
+        name: 'signed with a key the issuer never published (same kid)',
         token: (f) => mintFor(world.emu, f, {}, { signWith: 'foreign' }),
         says: /its signature does not match GitLab's key/,
       },
@@ -230,7 +241,10 @@ describe('ID-token conditions (assume-role, delivery env)', () => {
       const { r, from } = await job(facts, 'app', token);
       assertRefusedInPrepare(r);
       assert.match(r.jobLog, /id-token: the ID token is for project "fork\/app" \(job_project_path\) but this job runs in "group\/app"/);
-      assert.match(r.jobLog, /projects: project "group\/app" \(ID token: project_path "group\/app", job_project_path "fork\/app"\) does not match "group\/app"/);
+      assert.match(
+        r.jobLog,
+        /projects: project "group\/app" \(ID token: project_path "group\/app", job_project_path "fork\/app"\) does not match "group\/app"/,
+      );
       assertNoAwsCall(world.emu, from);
     });
   });
@@ -342,7 +356,10 @@ arn = "arn:aws:iam::111122223333:role/prod-only"
 `);
     const { r, token } = await job('plain');
     assert.equal(r.status, 'success', r.jobLog);
-    assert.match(r.jobLog, /the job supplies JOBROLE_ID_TOKEN, but this runner has no ID-token verification configured \(\[gitlab\]\.url\); the token is ignored/);
+    assert.match(
+      r.jobLog,
+      /the job supplies JOBROLE_ID_TOKEN, but this runner has no ID-token verification configured \(\[gitlab\]\.url\); the token is ignored/,
+    );
     assert.match(r.jobLog, /^sdk arn:aws:sts::111122223333:assumed-role\/prod-only\/gitlab-77-\d+$/m);
     await assertTokenNotLeaked(world, r, token);
   });
@@ -375,7 +392,10 @@ arn = "arn:aws:iam::111122223333:role/prod-only"
     assert.equal(r.prepareAttempts, 3, 'a system failure of config is retried by the runner');
     assert.ok(r.stages.filter((s) => s.name === 'config').every((s) => s.exitCode === 2));
     assert.ok(!r.stages.some((s) => s.name === 'prepare'), 'prepare must not run after config failed');
-    assert.match(r.jobLog, /\[\[roles\]\] "prod-only"\.allow\.environments: needs a verified GitLab ID token, but ID-token verification is not configured \(set \[gitlab\]\.url\)/);
+    assert.match(
+      r.jobLog,
+      /\[\[roles\]\] "prod-only"\.allow\.environments: needs a verified GitLab ID token, but ID-token verification is not configured \(set \[gitlab\]\.url\)/,
+    );
     assert.match(r.jobLog, new RegExp(`config ${world.configPath.replace(/[.]/g, '\\.')}`));
     assert.doesNotMatch(r.jobLog, /should-not-run/);
     assertNoAwsCall(world.emu, from);

@@ -33,7 +33,9 @@ describe('instance-profile cleanup checks the IMDS fence before restoring', { sk
     fakeBin = join(world.dir, 'fake-bin');
     broken = join(world.dir, 'nft-broken');
     await mkdir(fakeBin, { recursive: true });
-    await writeFile(join(fakeBin, 'nft'), `#!/bin/sh\n[ -e '${broken}' ] && { echo "nft: Operation not permitted" >&2; exit 1; }\nexec ${NFT} "$@"\n`, { mode: 0o755 });
+    await writeFile(join(fakeBin, 'nft'), `#!/bin/sh\n[ -e '${broken}' ] && { echo "nft: Operation not permitted" >&2; exit 1; }\nexec ${NFT} "$@"\n`, {
+      mode: 0o755,
+    });
   });
   after(() => world.close());
 
@@ -54,7 +56,7 @@ describe('instance-profile cleanup checks the IMDS fence before restoring', { sk
     await assertHostClean(world);
   });
 
-  test('re-fencing fails: the host is marked unhealthy and keeps the job\'s profile; fixed, gc --restore re-fences and restores', async () => {
+  test("re-fencing fails: the host is marked unhealthy and keeps the job's profile; fixed, gc --restore re-fences and restores", async () => {
     const r = await ipJob(world, {
       ...withFakeNft(),
       script: identityScript(),
@@ -67,11 +69,17 @@ describe('instance-profile cleanup checks the IMDS fence before restoring', { sk
     });
     assert.equal(r.status, 'success', r.jobLog);
     const runnerLog = plain(r.runnerLog);
-    assert.match(runnerLog, /check that job users are fenced off the metadata service: the IMDS block for job users is not in place .* re-installing it failed: .*Operation not permitted/);
+    assert.match(
+      runnerLog,
+      /check that job users are fenced off the metadata service: the IMDS block for job users is not in place .* re-installing it failed: .*Operation not permitted/,
+    );
     assert.match(runnerLog, /restore the instance profile of i-[0-9a-f]+: not restored, host marked unhealthy/);
     assert.ok(existsSync(join(world.stateDir, 'host-unhealthy.json')), 'the host was not marked unhealthy');
     // Not restored half-way: the host's role was not given back while job users could reach IMDS.
-    assert.deepEqual(world.emu.associations().map((a) => a.profileArn), [JOB_PROFILE_ARN]);
+    assert.deepEqual(
+      world.emu.associations().map((a) => a.profileArn),
+      [JOB_PROFILE_ARN],
+    );
     assert.equal(blockedUids(world), undefined);
     const refused = await ipJob(world);
     assert.equal(refused.status, 'system_failure', refused.jobLog);
@@ -81,7 +89,10 @@ describe('instance-profile cleanup checks the IMDS fence before restoring', { sk
     const stuck = await world.cliAsync(['gc', '--restore'], { PATH: `${fakeBin}:${world.runnerEnv.PATH ?? ''}` });
     assert.notEqual(stuck.status, 0);
     assert.match(plain(stuck.stdout + stuck.stderr), /not restored: the IMDS block for job users is not in place/);
-    assert.deepEqual(world.emu.associations().map((a) => a.profileArn), [JOB_PROFILE_ARN]);
+    assert.deepEqual(
+      world.emu.associations().map((a) => a.profileArn),
+      [JOB_PROFILE_ARN],
+    );
     // ...and once it can, re-fences, then restores.
     await rm(broken);
     const fix = await world.cliAsync(['gc', '--restore']);

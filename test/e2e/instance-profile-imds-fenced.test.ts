@@ -37,7 +37,16 @@ describe('instance-profile: the job never reaches IMDS (isolation users, in a ne
   test('user-data, the identity document and credentials are refused to the job; its role comes from the endpoint', async () => {
     const w = world!;
     // Control: root in the namespace does reach the metadata service at its real address.
-    const rootDoc = await run(ns!.exec[0]!, [...ns!.exec.slice(1), CURL, '-s', '-m', '3', '-w', '\n%{http_code}', `http://${IMDS}/latest/dynamic/instance-identity/document`]);
+    const rootDoc = await run(ns!.exec[0]!, [
+      ...ns!.exec.slice(1),
+      CURL,
+      '-s',
+      '-m',
+      '3',
+      '-w',
+      '\n%{http_code}',
+      `http://${IMDS}/latest/dynamic/instance-identity/document`,
+    ]);
     assert.match(rootDoc.stdout, /\n401$/, 'root reaches IMDS in the namespace (IMDSv2 wants a token: 401)');
     const imdsCallsBefore = w.emu.calls.filter((c) => c.service === 'imds').length;
     let roleDuring: string | undefined;
@@ -56,9 +65,14 @@ describe('instance-profile: the job never reaches IMDS (isolation users, in a ne
     });
     const log = plain(r.jobLog);
     assert.equal(r.status, 'success', r.jobLog);
-    assert.equal(roleDuring, JOB_ROLE_ARN, 'the instance did not carry the job\'s role while the job ran');
+    assert.equal(roleDuring, JOB_ROLE_ARN, "the instance did not carry the job's role while the job ran");
     assert.match(log, /^token rc=7 len=0$/m, 'the job got an IMDSv2 token');
-    for (const p of ['latest/user-data', 'latest/dynamic/instance-identity/document', 'latest/dynamic/instance-identity/pkcs7', 'latest/meta-data/iam/security-credentials/']) {
+    for (const p of [
+      'latest/user-data',
+      'latest/dynamic/instance-identity/document',
+      'latest/dynamic/instance-identity/pkcs7',
+      'latest/meta-data/iam/security-credentials/',
+    ]) {
       const m = new RegExp(`^probe ${p.replace(/[/.-]/g, '\\$&')} rc=(\\d+) ms=(\\d+)$`, 'm').exec(log);
       assert.ok(m !== null, `no probe line for ${p}:\n${log}`);
       assert.equal(Number(m[1]), 7, `${p}: curl should fail to connect (rc 7), got rc ${m[1]}`);
@@ -70,10 +84,20 @@ describe('instance-profile: the job never reaches IMDS (isolation users, in a ne
     assert.match(log, /^imds endpoint: unset$/m);
     // The driver did read IMDS at its real address (as root, in the namespace): the job's keys came from there.
     const imdsCalls = w.emu.calls.filter((c) => c.service === 'imds').slice(imdsCallsBefore);
-    assert.ok(imdsCalls.some((c) => c.action === 'GET /latest/meta-data/iam/security-credentials/legacy-deploy' && c.status === 200), 'the driver never read the job role from IMDS');
-    assert.deepEqual(imdsCalls.filter((c) => /user-data|instance-identity/.test(c.action)).map((c) => c.action), [], 'a job request reached IMDS');
+    assert.ok(
+      imdsCalls.some((c) => c.action === 'GET /latest/meta-data/iam/security-credentials/legacy-deploy' && c.status === 200),
+      'the driver never read the job role from IMDS',
+    );
+    assert.deepEqual(
+      imdsCalls.filter((c) => /user-data|instance-identity/.test(c.action)).map((c) => c.action),
+      [],
+      'a job request reached IMDS',
+    );
     const calls = w.emu.calls.filter((c) => c.action === 'GetCallerIdentity' && c.status === 200);
-    assert.ok(calls.length >= 2 && calls.every((c) => w.emu.credential(c.accessKeyId ?? '')?.roleArn === JOB_ROLE_ARN), 'the job\'s calls were not signed with the job role\'s IMDS keys');
+    assert.ok(
+      calls.length >= 2 && calls.every((c) => w.emu.credential(c.accessKeyId ?? '')?.roleArn === JOB_ROLE_ARN),
+      "the job's calls were not signed with the job role's IMDS keys",
+    );
     assert.deepEqual(leaked(r.jobLog, issuedSecrets(w.emu)), [], 'a secret reached the job log');
     await assertOnBaseline(w);
     await assertHostClean(w);

@@ -68,9 +68,13 @@ describe('instance-profile: time from prepare start to credentials usable in the
       await assertOnBaseline(world, `after the ${delayMs} ms job`);
     }
     await assertHostClean(world);
-    console.log('instance-profile timing (IMDS delay → prepare stage duration / wait inside prepare until STS confirmed / prepare start → first awscli call done in the job):');
+    console.log(
+      'instance-profile timing (IMDS delay → prepare stage duration / wait inside prepare until STS confirmed / prepare start → first awscli call done in the job):',
+    );
     for (const row of rows) {
-      console.log(`  delay ${(row.delayMs / 1000).toFixed(1)} s → prepare ${row.prepareMs} ms, confirmed after ${row.confirmS.toFixed(1)} s, usable in job after ${row.usableMs} ms`);
+      console.log(
+        `  delay ${(row.delayMs / 1000).toFixed(1)} s → prepare ${row.prepareMs} ms, confirmed after ${row.confirmS.toFixed(1)} s, usable in job after ${row.usableMs} ms`,
+      );
     }
   });
 });

@@ -70,7 +70,7 @@ describe('instance-profile with isolation "users"', { skip: !isRoot || !hasNft ?
     assert.equal(spawnSync('pgrep', ['-u', String(uid)]).status, 1, 'a process of the job user survived cleanup');
   });
 
-  test('IMDS rotates the role\'s credentials mid-job: the endpoint serves the new key, and its secrets are masked', async () => {
+  test("IMDS rotates the role's credentials mid-job: the endpoint serves the new key, and its secrets are masked", async () => {
     let rotated = false;
     const job = ipJob(world, {
       script: [
@@ -87,7 +87,14 @@ describe('instance-profile with isolation "users"', { skip: !isRoot || !hasNft ?
           const until = Date.now() + 30_000;
           while (Date.now() < until) {
             const s = (await peekJobStates(world)).find((j) => j.user !== undefined && j.initPid !== undefined);
-            if (s?.user !== undefined && s.initPid !== undefined && (await access(inSandbox(s.initPid, join(s.user.home, 'first-key-seen'))).then(() => true, () => false))) {
+            if (
+              s?.user !== undefined &&
+              s.initPid !== undefined &&
+              (await access(inSandbox(s.initPid, join(s.user.home, 'first-key-seen'))).then(
+                () => true,
+                () => false,
+              ))
+            ) {
               world.emu.rotateImdsCredentials();
               rotated = true;
               return;
@@ -113,7 +120,11 @@ describe('instance-profile with isolation "users"', { skip: !isRoot || !hasNft ?
     assert.ok(thenSession.issuedAt >= firstSession.issuedAt);
     // The new secret, learned mid-stage, was masked when the job printed it.
     assert.match(log, /^now: \{"AccessKeyId":"\[MASKED\]","SecretAccessKey":"\[MASKED\]","Token":"\[MASKED\]"/m);
-    assert.deepEqual(leaked(r.jobLog, [thenSession.secretAccessKey, thenSession.sessionToken ?? '', thenSession.accessKeyId]), [], 'the rotated secret reached the log');
+    assert.deepEqual(
+      leaked(r.jobLog, [thenSession.secretAccessKey, thenSession.sessionToken ?? '', thenSession.accessKeyId]),
+      [],
+      'the rotated secret reached the log',
+    );
     assert.deepEqual(leaked(r.jobLog, issuedSecrets(world.emu)), [], 'a secret reached the log');
     // awscli and boto3, started after the rotation, signed with the new key.
     const after = world.emu.calls.filter((c) => c.action === 'GetCallerIdentity' && c.status === 200 && c.accessKeyId === thenSession.accessKeyId);

@@ -63,7 +63,10 @@ describe('instance-profile: a job gets its role through its endpoint, read from 
     assert.match(log, /AWS role "legacy-deploy" granted/);
 
     // Swap and restore: exactly two replaces, both signed with the host's credentials captured before the swap.
-    assert.deepEqual(changingCalls(world).map((c) => c.action), ['ReplaceIamInstanceProfileAssociation', 'ReplaceIamInstanceProfileAssociation']);
+    assert.deepEqual(
+      changingCalls(world).map((c) => c.action),
+      ['ReplaceIamInstanceProfileAssociation', 'ReplaceIamInstanceProfileAssociation'],
+    );
     assertSignedByHost(world);
     await assertOnBaseline(world);
     await assertHostClean(world);
@@ -76,7 +79,10 @@ describe('instance-profile: a job gets its role through its endpoint, read from 
     const audit = await world.audit();
     assert.ok(audit.some((e) => e.event === 'issue' && e.role_arn === JOB_ROLE_ARN && e.outcome === 'endpoint'));
     assert.ok(audit.some((e) => e.event === 'scrub' && e.outcome === 'ok'));
-    assert.ok(audit.some((e) => e.event === 'restore' && e.outcome === 'ok' && e.instance_id === world.emu.instanceId), 'the restore is audited');
+    assert.ok(
+      audit.some((e) => e.event === 'restore' && e.outcome === 'ok' && e.instance_id === world.emu.instanceId),
+      'the restore is audited',
+    );
   });
 
   test('a second job is refused as a system failure while the first holds the host; the first succeeds, restored once', async () => {
@@ -97,11 +103,19 @@ describe('instance-profile: a job gets its role through its endpoint, read from 
     assert.equal(r2.prepareAttempts, 3, 'a system failure is retried by the runner');
     const log2 = plain(r2.jobLog);
     // With slots = 1 the slot claim refuses it first; past that, the host lock names the holder.
-    assert.match(log2, /jobrole: system failure: (all 1 job slot on this host is busy \(job \d+\); the runner retries\. This host runs one job at a time|this host runs one instance-profile job at a time and job \d+-[0-9a-f]+ .* holds it since)/);
+    assert.match(
+      log2,
+      /jobrole: system failure: (all 1 job slot on this host is busy \(job \d+\); the runner retries\. This host runs one job at a time|this host runs one instance-profile job at a time and job \d+-[0-9a-f]+ .* holds it since)/,
+    );
     assert.doesNotMatch(log2, /^awscli /m, 'the refused job ran its script');
 
     // The refused job changed nothing: one swap and one restore, both the first job's.
-    assert.deepEqual(changingCalls(world).slice(before).map((c) => c.action), ['ReplaceIamInstanceProfileAssociation', 'ReplaceIamInstanceProfileAssociation']);
+    assert.deepEqual(
+      changingCalls(world)
+        .slice(before)
+        .map((c) => c.action),
+      ['ReplaceIamInstanceProfileAssociation', 'ReplaceIamInstanceProfileAssociation'],
+    );
     assertSignedByHost(world);
     await assertOnBaseline(world);
     await assertHostClean(world);
@@ -141,7 +155,9 @@ describe('instance-profile: the host profile comes back however the job ends', (
       assert.equal(r.prepareAttempts, 1);
       assert.equal(stages(r, 'build_script').length, 0);
       // If the swap was sent before the cancel, it was undone.
-      const actions = changingCalls(world).slice(swapsBefore).map((c) => c.action);
+      const actions = changingCalls(world)
+        .slice(swapsBefore)
+        .map((c) => c.action);
       assert.equal(actions.length % 2, 0, `a swap was not undone: ${actions.join(', ')}`);
       await assertOnBaseline(world, 'after a cancel in prepare');
       await assertHostClean(world);
@@ -169,7 +185,13 @@ describe('instance-profile: the host profile comes back however the job ends', (
           // Once the swap is sent, the driver is waiting for IMDS (2.5 s): kill it in the middle of that wait.
           void (async () => {
             const deadline = Date.now() + 10_000;
-            while (Date.now() < deadline && !changingCalls(world).slice(swapsBefore).some((c) => c.action === 'ReplaceIamInstanceProfileAssociation')) await sleep(20);
+            while (
+              Date.now() < deadline &&
+              !changingCalls(world)
+                .slice(swapsBefore)
+                .some((c) => c.action === 'ReplaceIamInstanceProfileAssociation')
+            )
+              await sleep(20);
             await sleep(700);
             process.kill(pid, 'SIGKILL');
           })();
@@ -214,7 +236,13 @@ describe('instance-profile: the host profile comes back however the job ends', (
             prepKilled = true;
             void (async () => {
               const deadline = Date.now() + 10_000;
-              while (Date.now() < deadline && !changingCalls(world).slice(swapsBefore).some((c) => c.action === 'ReplaceIamInstanceProfileAssociation')) await sleep(20);
+              while (
+                Date.now() < deadline &&
+                !changingCalls(world)
+                  .slice(swapsBefore)
+                  .some((c) => c.action === 'ReplaceIamInstanceProfileAssociation')
+              )
+                await sleep(20);
               await sleep(300);
               process.kill(pid, 'SIGKILL');
             })();
@@ -228,9 +256,18 @@ describe('instance-profile: the host profile comes back however the job ends', (
       assert.equal(r.status, 'system_failure', r.jobLog);
       assert.equal(r.prepareAttempts, 3);
       // The crashed attempt still holds the host: the retries were refused, and changed nothing.
-      assert.deepEqual(changingCalls(world).slice(swapsBefore).map((c) => c.action), ['ReplaceIamInstanceProfileAssociation']);
+      assert.deepEqual(
+        changingCalls(world)
+          .slice(swapsBefore)
+          .map((c) => c.action),
+        ['ReplaceIamInstanceProfileAssociation'],
+      );
       await sleep(world.emu.imdsPropagationMs + 300);
-      assert.deepEqual(world.emu.associations().map((a) => a.profileArn), [JOB_PROFILE_ARN], 'nothing restored the swap yet');
+      assert.deepEqual(
+        world.emu.associations().map((a) => a.profileArn),
+        [JOB_PROFILE_ARN],
+        'nothing restored the swap yet',
+      );
       const [crashed] = readdirSync(join(world.stateDir, 'jobs'));
       const undo = await readFile(join(world.stateDir, 'jobs', crashed ?? 'none', 'state.json'), 'utf8');
       assert.match(undo, /"instanceProfile":\{"instanceId":"i-/, 'the undo record was not persisted before the swap');
@@ -280,7 +317,10 @@ describe('instance-profile: a restore that cannot be done marks the host unhealt
     assert.match(runnerLog, /could not restore the instance profile of i-[0-9a-f]+: the driver credentials lack a permission .*iam:PassRole/);
     assert.match(runnerLog, /WARNING: Cleanup script failed/);
     assert.ok(existsSync(join(world.stateDir, 'host-unhealthy.json')));
-    assert.deepEqual(world.emu.associations().map((a) => a.profileArn), [JOB_PROFILE_ARN]);
+    assert.deepEqual(
+      world.emu.associations().map((a) => a.profileArn),
+      [JOB_PROFILE_ARN],
+    );
 
     await assertRefusedUnhealthy();
 
@@ -290,8 +330,14 @@ describe('instance-profile: a restore that cannot be done marks the host unhealt
     assert.match(plain(fix.stdout + fix.stderr), /restored the instance profile of i-[0-9a-f]+/);
     assert.match(plain(fix.stdout + fix.stderr), /host marked healthy again/);
     const restores = (await world.audit()).filter((e) => e.event === 'restore');
-    assert.ok(restores.some((e) => typeof e.outcome === 'string' && e.outcome.startsWith('failed, host marked unhealthy')), 'the failed restore is audited');
-    assert.ok(restores.some((e) => e.outcome === 'ok' && e.detail === 'jobrole gc --restore'), 'the operator\'s restore is audited');
+    assert.ok(
+      restores.some((e) => typeof e.outcome === 'string' && e.outcome.startsWith('failed, host marked unhealthy')),
+      'the failed restore is audited',
+    );
+    assert.ok(
+      restores.some((e) => e.outcome === 'ok' && e.detail === 'jobrole gc --restore'),
+      "the operator's restore is audited",
+    );
     await assertOnBaseline(world, 'after gc --restore');
     await assertHostClean(world);
 
@@ -302,7 +348,7 @@ describe('instance-profile: a restore that cannot be done marks the host unhealt
     await assertHostClean(world);
   });
 
-  test('the captured baseline credentials stop working: unhealthy, refused, then restored with the operator\'s own credentials', async () => {
+  test("the captured baseline credentials stop working: unhealthy, refused, then restored with the operator's own credentials", async () => {
     const baseline = world.emu.hostRoleCredentials();
     assert.ok(baseline !== undefined);
     const r = await ipJob(world, {
@@ -314,7 +360,10 @@ describe('instance-profile: a restore that cannot be done marks the host unhealt
     assert.equal(r.status, 'success', r.jobLog);
     assert.match(plain(r.runnerLog), /could not restore the instance profile of i-[0-9a-f]+: AWS no longer accepts the driver credentials/);
     assert.ok(existsSync(join(world.stateDir, 'host-unhealthy.json')));
-    assert.deepEqual(world.emu.associations().map((a) => a.profileArn), [JOB_PROFILE_ARN]);
+    assert.deepEqual(
+      world.emu.associations().map((a) => a.profileArn),
+      [JOB_PROFILE_ARN],
+    );
     // While the job's profile is attached IMDS hands out the JOB's role: gc --restore must not sign with it.
     await assertRefusedUnhealthy();
 

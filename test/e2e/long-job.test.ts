@@ -93,28 +93,45 @@ describe('a job longer than its credentials (isolation users, endpoint delivery)
       },
     });
     assert.equal(r.status, 'success', r.jobLog);
-    assert.deepEqual(r.jobLog.split('\n').filter((l) => /^(aws|py-long|js-long) FAIL/.test(l)), [], 'a client failed on the way');
+    assert.deepEqual(
+      r.jobLog.split('\n').filter((l) => /^(aws|py-long|js-long) FAIL/.test(l)),
+      [],
+      'a client failed on the way',
+    );
 
     const mine = world.emu.sessions.filter((s) => s.sessionName === 'gitlab-5-7501');
     assert.ok(mine.length >= 4, `only ${mine.length} sessions were issued: the broker did not refresh`);
     const lifetimes = mine.map((s) => ((s.expiresAt ?? 0) - s.issuedAt) / 1000);
-    assert.ok(lifetimes.every((l) => l <= LIFETIME_S + 1), `sessions lived longer than intended: ${lifetimes.join(', ')}`);
+    assert.ok(
+      lifetimes.every((l) => l <= LIFETIME_S + 1),
+      `sessions lived longer than intended: ${lifetimes.join(', ')}`,
+    );
 
     // Every STS call of the job succeeded, with at least 3 different keys, all of them this job's.
     const calls = world.emu.calls.filter((c) => c.action === 'GetCallerIdentity');
     assert.ok(calls.length >= 15, `only ${calls.length} GetCallerIdentity calls`);
-    assert.deepEqual(calls.filter((c) => c.status !== 200).map((c) => `${c.status ?? '?'} ${c.error ?? ''}`), [], 'a call was refused (expired credentials?)');
+    assert.deepEqual(
+      calls.filter((c) => c.status !== 200).map((c) => `${c.status ?? '?'} ${c.error ?? ''}`),
+      [],
+      'a call was refused (expired credentials?)',
+    );
     const keys = new Set(calls.map((c) => c.accessKeyId));
     assert.ok(keys.size >= 3, `only ${keys.size} distinct access keys were used`);
     const myKeys = new Set(mine.map((s) => s.accessKeyId));
-    assert.ok([...keys].every((k) => k !== undefined && myKeys.has(k)), 'a call used a key that is not this job\'s');
+    assert.ok(
+      [...keys].every((k) => k !== undefined && myKeys.has(k)),
+      "a call used a key that is not this job's",
+    );
 
     // The long-lived clients themselves moved on to new keys (they did not just live on the first one).
     const known = new Map(mine.map((s) => [short(s.accessKeyId), s.accessKeyId]));
     for (const client of ['py-long', 'js-long']) {
       const used = [...r.jobLog.matchAll(new RegExp(`^${client} ok (\\w+)$`, 'gm'))].map((m) => m[1]!);
       assert.ok(used.length >= 8, `${client}: only ${used.length} successful calls`);
-      assert.ok(used.every((h) => known.has(h)), `${client}: used a key the emulator did not issue to this job`);
+      assert.ok(
+        used.every((h) => known.has(h)),
+        `${client}: used a key the emulator did not issue to this job`,
+      );
       assert.ok(new Set(used).size >= 3, `${client}: used only ${new Set(used).size} distinct keys`);
     }
     assert.ok((r.jobLog.match(/^aws ok$/gm) ?? []).length >= 5);

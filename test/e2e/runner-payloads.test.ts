@@ -5,8 +5,14 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  PIPELINE_KINDS, RUNNER_GENERATIONS, gitlabTokenClaims, pipelineCase, runnerPayload,
-  type GitlabTokenVersion, type PipelineKind, type RunnerGeneration,
+  PIPELINE_KINDS,
+  RUNNER_GENERATIONS,
+  gitlabTokenClaims,
+  pipelineCase,
+  runnerPayload,
+  type GitlabTokenVersion,
+  type PipelineKind,
+  type RunnerGeneration,
 } from '../harness/runner-payloads.js';
 import { startWorld, type World } from './world.js';
 import { AUDIENCE, assertRefusedInPrepare, oidcHost, sdkCallerIdentityStep, startIdTokenWorld } from './id-token-helpers.js';
@@ -31,7 +37,12 @@ type Verdicts = Record<RoleName, 'allow' | 'refuse'>;
 
 const A = 'allow' as const;
 const R = 'refuse' as const;
-const v = (main: 'allow' | 'refuse', prot: 'allow' | 'refuse', mr: 'allow' | 'refuse', project: 'allow' | 'refuse'): Verdicts => ({ main, protected: prot, mr, project });
+const v = (main: 'allow' | 'refuse', prot: 'allow' | 'refuse', mr: 'allow' | 'refuse', project: 'allow' | 'refuse'): Verdicts => ({
+  main,
+  protected: prot,
+  mr,
+  project,
+});
 const sendsProtected = (gen: RunnerGeneration) => RUNNER_GENERATIONS.indexOf(gen) >= RUNNER_GENERATIONS.indexOf('18.3');
 
 /**
@@ -41,13 +52,18 @@ const sendsProtected = (gen: RunnerGeneration) => RUNNER_GENERATIONS.indexOf(gen
 function expected(kind: PipelineKind, gen: RunnerGeneration, token: boolean): Verdicts {
   const prot = token || sendsProtected(gen);
   switch (kind) {
-    case 'branch': return v(A, prot ? A : R, R, A);
-    case 'tag': return v(R, prot ? A : R, R, A);
+    case 'branch':
+      return v(A, prot ? A : R, R, A);
+    case 'tag':
+      return v(R, prot ? A : R, R, A);
     case 'detached-mr':
-    case 'merged-results': return v(R, R, token ? A : R, A);
-    case 'fork-mr-in-fork': return v(R, R, R, R);
+    case 'merged-results':
+      return v(R, R, token ? A : R, A);
+    case 'fork-mr-in-fork':
+      return v(R, R, R, R);
     // Without a token a fork MR run in the parent is indistinguishable from a parent MR pipeline (see docs/id-tokens.md).
-    case 'fork-mr-in-parent': return v(R, R, R, token ? R : A);
+    case 'fork-mr-in-parent':
+      return v(R, R, R, token ? R : A);
   }
 }
 
@@ -101,7 +117,10 @@ describe('real runner payloads × pipeline kinds', () => {
     const first = await explainCase('detached-mr', '14.1', true);
     const old = first.text;
     // Config validation names the role that grants on a condition the job author chooses (MR pipelines: anyone's MR).
-    assert.match(first.r.stderr, /^jobrole: warning: \[\[roles\]\] "mr" grants on allow\.pipeline_sources, which whoever writes \.gitlab-ci\.yml or triggers the pipeline chooses/m);
+    assert.match(
+      first.r.stderr,
+      /^jobrole: warning: \[\[roles\]\] "mr" grants on allow\.pipeline_sources, which whoever writes \.gitlab-ci\.yml or triggers the pipeline chooses/m,
+    );
     assert.equal(first.r.stderr.split('\n').filter((l) => l.includes('warning')).length, 1, first.r.stderr);
     assert.match(old, /response file +written by gitlab-runner 14\.1-18\.2/);
     assert.match(old, /project +"acme\/app" +\[response-file git_info\.repo_url\]/);
@@ -122,7 +141,10 @@ describe('real runner payloads × pipeline kinds', () => {
     assert.match(now, /protected +true +\[response-file git_info\.protected\]/);
     const fork = (await explainCase('fork-mr-in-parent', '18.5', true)).text;
     assert.match(fork, /fork +the ID token's project_path "mallory\/app" is the merge request's source project/);
-    assert.match(fork, /FAILED projects: project "acme\/app" \(ID token: project_path "mallory\/app", job_project_path "acme\/app"\) does not match "acme\/app"/);
+    assert.match(
+      fork,
+      /FAILED projects: project "acme\/app" \(ID token: project_path "mallory\/app", job_project_path "acme\/app"\) does not match "acme\/app"/,
+    );
     const noProt = (await explainCase('branch', '16.11', false)).text;
     assert.match(noProt, /FAILED protected: needs an ID token or gitlab-runner >= 18\.3/);
   });
@@ -166,12 +188,20 @@ describe('real runner payloads × pipeline kinds', () => {
   }
 
   const JOBS: Array<[PipelineKind, RunnerGeneration, RoleName, boolean]> = [
-    ['branch', '19.0', 'main', true], ['branch', '14.1', 'protected', false], ['branch', '18.3', 'protected', false],
-    ['tag', '16.11', 'protected', true], ['tag', '18.5', 'main', true],
-    ['detached-mr', '19.0', 'main', true], ['detached-mr', '19.0', 'mr', true], ['detached-mr', '18.3', 'protected', true],
-    ['merged-results', '18.5', 'mr', true], ['merged-results', '14.1', 'main', false],
-    ['fork-mr-in-fork', '19.0', 'main', true], ['fork-mr-in-fork', '18.3', 'protected', false],
-    ['fork-mr-in-parent', '19.0', 'mr', true], ['fork-mr-in-parent', '16.11', 'protected', true],
+    ['branch', '19.0', 'main', true],
+    ['branch', '14.1', 'protected', false],
+    ['branch', '18.3', 'protected', false],
+    ['tag', '16.11', 'protected', true],
+    ['tag', '18.5', 'main', true],
+    ['detached-mr', '19.0', 'main', true],
+    ['detached-mr', '19.0', 'mr', true],
+    ['detached-mr', '18.3', 'protected', true],
+    ['merged-results', '18.5', 'mr', true],
+    ['merged-results', '14.1', 'main', false],
+    ['fork-mr-in-fork', '19.0', 'main', true],
+    ['fork-mr-in-fork', '18.3', 'protected', false],
+    ['fork-mr-in-parent', '19.0', 'mr', true],
+    ['fork-mr-in-parent', '16.11', 'protected', true],
   ];
   for (const [kind, gen, roleName, token] of JOBS) {
     const want = expected(kind, gen, token)[roleName];
@@ -185,20 +215,22 @@ describe('real runner payloads × pipeline kinds', () => {
       } else {
         assertRefusedInPrepare(r);
         assert.equal(decision?.outcome, 'deny');
-        if (c.mrIid !== undefined && roleName === 'main' && c.ref.startsWith('refs/')) assert.match(r.jobLog, /refs: a merge-request pipeline .* is never allowed by a refs rule/);
+        if (c.mrIid !== undefined && roleName === 'main' && c.ref.startsWith('refs/'))
+          assert.match(r.jobLog, /refs: a merge-request pipeline .* is never allowed by a refs rule/);
         if (roleName === 'protected' && !token && !sendsProtected(gen)) assert.match(r.jobLog, /needs an ID token or gitlab-runner >= 18\.3/);
       }
       assert.equal(decision?.project, c.project.path);
     });
   }
 
-  test('no made-up pipeline id: runner 14.1 without a token has none in the audit log or the session tags; 19.0 has GitLab\'s', async () => {
+  test("no made-up pipeline id: runner 14.1 without a token has none in the audit log or the session tags; 19.0 has GitLab's", async () => {
     const old = await runCase('branch', '14.1', 'main', false);
     assert.equal(old.r.status, 'success', old.r.jobLog);
     const oldEvents = (await world.audit()).filter((e) => e.job_id === old.c.jobId);
     assert.ok(oldEvents.length >= 3, JSON.stringify(oldEvents));
     for (const e of oldEvents) {
-      for (const k of ['pipeline_id', 'namespace_id', 'root_namespace_id', 'user_id']) assert.ok(!(k in e), `audit ${String(e.event)} has ${k} ${String(e[k])}`);
+      for (const k of ['pipeline_id', 'namespace_id', 'root_namespace_id', 'user_id'])
+        assert.ok(!(k in e), `audit ${String(e.event)} has ${k} ${String(e[k])}`);
     }
     const oldSession = world.emu.sessions.find((s) => s.tags['gitlab:job_id'] === String(old.c.jobId));
     assert.ok(oldSession, 'the session carries the job id tag');
@@ -207,7 +239,11 @@ describe('real runner payloads × pipeline kinds', () => {
     assert.equal(now.r.status, 'success', now.r.jobLog);
     assert.ok((await world.audit()).filter((e) => e.job_id === now.c.jobId).every((e) => e.pipeline_id === 801));
     const nowDecision = (await world.audit()).find((e) => e.job_id === now.c.jobId && e.event === 'decision');
-    assert.deepEqual([nowDecision?.namespace_id, nowDecision?.root_namespace_id, nowDecision?.user_id], [7, 7, 5], 'job_info ids of runner >= 18.5 are audited');
+    assert.deepEqual(
+      [nowDecision?.namespace_id, nowDecision?.root_namespace_id, nowDecision?.user_id],
+      [7, 7, 5],
+      'job_info ids of runner >= 18.5 are audited',
+    );
     assert.equal(world.emu.sessions.find((s) => s.tags['gitlab:job_id'] === String(now.c.jobId))?.tags['gitlab:pipeline_id'], '801');
     // A verified token also vouches for the pipeline id.
     const tok = await runCase('branch', '16.11', 'main', true);
@@ -218,13 +254,20 @@ describe('real runner payloads × pipeline kinds', () => {
 describe('GitLab under a relative URL root, runner without project_full_path', () => {
   let world: World;
   before(async () => {
-    world = await startWorld({ delivery: 'env', extra: '[gitlab]\nurl = "https://host.example/gitlab"\n', roles: role('main', '  refs = ["main"]') + role('protected', '  protected = true') });
+    world = await startWorld({
+      delivery: 'env',
+      extra: '[gitlab]\nurl = "https://host.example/gitlab"\n',
+      roles: role('main', '  refs = ["main"]') + role('protected', '  protected = true'),
+    });
     for (const name of ['main', 'protected']) world.emu.addRole({ arn: world.roleArn(name), trust: { principals: [world.emu.hostRoleArn] } });
   });
   after(() => world.close());
 
   test('https://host.example/gitlab/acme/app.git is project acme/app; git_info.protected decides protected without a token', async () => {
-    for (const [gen, roleName] of [['16.11', 'main'], ['18.3', 'protected']] as const) {
+    for (const [gen, roleName] of [
+      ['16.11', 'main'],
+      ['18.3', 'protected'],
+    ] as const) {
       const c = pipelineCase('branch', { jobId: 7900 + Number(gen.split('.')[0]) });
       const r = await world.job({
         response: runnerPayload(gen, c, { gitlabUrl: 'https://host.example/gitlab', variables: { JOBROLE_ROLE: roleName }, steps: { script: ['echo ok'] } }),

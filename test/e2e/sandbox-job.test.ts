@@ -55,6 +55,9 @@ describe('a job in its sandbox (isolation users, slots 1)', { skip: NOT_ROOT }, 
     assert.notEqual(r.status, 'success');
     assert.match(r.jobLog, /the sandbox of job 8503 \(init pid \d+\) is gone/);
     assert.doesNotMatch(r.jobLog, /^should-not-run$/m);
-    assert.ok(r.stages.filter((st) => st.name === 'cleanup').every((st) => st.exitCode === 0), r.runnerLog);
+    assert.ok(
+      r.stages.filter((st) => st.name === 'cleanup').every((st) => st.exitCode === 0),
+      r.runnerLog,
+    );
   });
 });

@@ -59,13 +59,20 @@ describe('jobrole serve caching and refresh', () => {
     world.emu.faults.delayMs('AssumeRole', 300);
     try {
       const answers = await Promise.all(Array.from({ length: 20 }, () => getCredentials(url(), token)));
-      assert.deepEqual(answers.map((a) => a.status), Array(20).fill(200));
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(20).fill(200),
+      );
       assert.equal(new Set(answers.map((a) => a.body.AccessKeyId)).size, 1);
     } finally {
       world.emu.faults.delayMs('AssumeRole', 0);
     }
     assert.equal(stsCalls(world.emu, 'AssumeRole') - before, 1);
-    const lines = () => broker.stdout().split('\n').filter((l) => l.includes('"job_id":502'));
+    const lines = () =>
+      broker
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes('"job_id":502'));
     for (let i = 0; i < 50 && lines().length < 20; i++) await new Promise((r) => setTimeout(r, 50));
     const access = lines().map((l) => JSON.parse(l) as { outcome: string });
     assert.equal(access.filter((a) => a.outcome === 'issued').length, 1);
@@ -75,12 +82,17 @@ describe('jobrole serve caching and refresh', () => {
   test('a long client loop with 18-second sessions never fails: the broker renews before expiry', async () => {
     const token = await mint(503);
     const before = stsCalls(world.emu, 'AssumeRole');
-    const js = `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(CLIENT_STS)});` +
+    const js =
+      `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(CLIENT_STS)});` +
       `const c = new STSClient({}); const end = Date.now() + 30000; let n = 0; const arns = new Set();` +
       `while (Date.now() < end) { const r = await c.send(new GetCallerIdentityCommand({})); n++; arns.add(r.Arn); await new Promise((res) => setTimeout(res, 250)); }` +
       `console.log("calls", n, [...arns].join(" "));`;
-    const r = await runClient(process.execPath, ['--no-warnings', '--input-type=module', '-e', js],
-      jobEnv(world, `http://127.0.0.1:${broker.port}/v1/credentials/deployer`, token, { AWS_ENDPOINT_URL_STS: world.emu.endpoint }), 90_000);
+    const r = await runClient(
+      process.execPath,
+      ['--no-warnings', '--input-type=module', '-e', js],
+      jobEnv(world, `http://127.0.0.1:${broker.port}/v1/credentials/deployer`, token, { AWS_ENDPOINT_URL_STS: world.emu.endpoint }),
+      90_000,
+    );
     assert.equal(r.code, 0, r.stderr);
     const m = /^calls (\d+) (\S+)$/m.exec(r.stdout);
     assert.ok(m !== null, r.stdout);
@@ -97,7 +109,7 @@ describe('jobrole serve caching and refresh', () => {
     const exp = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { exp: number };
     const r = await getCredentials(url(), token);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(Date.parse(String(r.body.Expiration)) / 1000 <= exp.exp, true, 'Expiration is never later than the token\'s exp');
+    assert.equal(Date.parse(String(r.body.Expiration)) / 1000 <= exp.exp, true, "Expiration is never later than the token's exp");
     const session = world.emu.sessions.filter((s) => s.sessionName === 'gitlab-77-504').at(-1);
     assert.equal(session?.durationSeconds, 900);
     const policy = JSON.parse(session?.policy ?? '{}') as { Statement: Array<{ Effect: string; Condition?: Record<string, Record<string, string>> }> };
@@ -127,7 +139,11 @@ describe('jobrole serve caching and refresh', () => {
       }
       assert.equal(stsCalls(world.emu, 'AssumeRole') - before, 2, 'one session per instance');
       const env = jobEnv(world, `http://127.0.0.1:${second.port}/v1/credentials/deployer`, token);
-      const py = await runClient(DEBIAN_PYTHON, ['-c', `import boto3; print(boto3.client('sts', endpoint_url=${JSON.stringify(world.emu.endpoint)}).get_caller_identity()['Arn'])`], env);
+      const py = await runClient(
+        DEBIAN_PYTHON,
+        ['-c', `import boto3; print(boto3.client('sts', endpoint_url=${JSON.stringify(world.emu.endpoint)}).get_caller_identity()['Arn'])`],
+        env,
+      );
       assert.equal(py.stdout.trim(), 'arn:aws:sts::111122223333:assumed-role/deployer/gitlab-77-506', py.stderr);
       await assertNothingLeaked(world, [broker, second], tokens);
     } finally {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { assertNothingLeaked, getCredentials, startServeWorld, type BrokerProcess, type ServeWorld } from './serve-world.js';
 
 const PARAM = '/jobrole/roles';
-const role = (name: string, extra = '') => `[[roles]]\nname = "${name}"\narn = "arn:aws:iam::111122223333:role/${name}"\n${extra}  [roles.allow]\n  projects = ["group/*"]\n`;
+const role = (name: string, extra = '') =>
+  `[[roles]]\nname = "${name}"\narn = "arn:aws:iam::111122223333:role/${name}"\n${extra}  [roles.allow]\n  projects = ["group/*"]\n`;
 let world: ServeWorld;
 let broker: BrokerProcess;
 const brokers: BrokerProcess[] = [];
@@ -40,7 +41,11 @@ test('a role that exists only in the SSM parameter is granted by its rules', asy
 });
 
 test('a changed parameter is picked up after cache_ttl without a restart; an instance-profile role in it is dropped with a warning', async () => {
-  world.emu.putParameter(PARAM, `${role('fleet-deployer')}${role('fleet-two')}${role('swap', 'strategy = "instance-profile"\ninstance_profile = "swap"\n')}`, 'SecureString');
+  world.emu.putParameter(
+    PARAM,
+    `${role('fleet-deployer')}${role('fleet-two')}${role('swap', 'strategy = "instance-profile"\ninstance_profile = "swap"\n')}`,
+    'SecureString',
+  );
   await new Promise((r) => setTimeout(r, 1100));
   let status = 0;
   for (let i = 0; i < 30 && status !== 200; i++) {
@@ -58,7 +63,11 @@ test('while SSM fails the running broker keeps its copy, and a restarted one sta
     await new Promise((r) => setTimeout(r, 1100));
     assert.equal((await ask(broker, 'fleet-two', 1005)).status, 200);
     for (let i = 0; i < 40 && !/cannot be read/.test(broker.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.match(broker.stderr(), /central policy \(SSM parameter \/jobrole\/roles\) cannot be read \(InternalServerError/, 'the running broker asked SSM again and fell back');
+    assert.match(
+      broker.stderr(),
+      /central policy \(SSM parameter \/jobrole\/roles\) cannot be read \(InternalServerError/,
+      'the running broker asked SSM again and fell back',
+    );
     assert.equal((await ask(broker, 'fleet-two', 1007)).status, 200);
     const restarted = await world.start();
     brokers.push(restarted);

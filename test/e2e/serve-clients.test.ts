@@ -34,7 +34,11 @@ describe('plain HTTP on loopback: Debian aws CLI and boto3', () => {
     const cli = await runClient(DEBIAN_AWS, ['sts', 'get-caller-identity', '--endpoint-url', world.emu.endpoint, '--query', 'Arn', '--output', 'text'], env);
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal(cli.stdout.trim(), ARN);
-    const py = await runClient(DEBIAN_PYTHON, ['-c', `import boto3; print(boto3.client('sts', endpoint_url=${JSON.stringify(world.emu.endpoint)}).get_caller_identity()['Arn'])`], env);
+    const py = await runClient(
+      DEBIAN_PYTHON,
+      ['-c', `import boto3; print(boto3.client('sts', endpoint_url=${JSON.stringify(world.emu.endpoint)}).get_caller_identity()['Arn'])`],
+      env,
+    );
     assert.equal(py.code, 0, py.stderr);
     assert.equal(py.stdout.trim(), ARN);
     const sessions = world.emu.sessions.filter((s) => s.sessionName === 'gitlab-77-4242');
@@ -42,12 +46,16 @@ describe('plain HTTP on loopback: Debian aws CLI and boto3', () => {
     assert.equal(sessions[0]?.sourceIdentity, 'gitlab-job-4242');
     assert.equal(sessions[0]?.tags['gitlab:project_path'], 'group/app');
     assert.equal(sessions[0]?.tags['gitlab:job_id'], '4242');
-    assert.equal(sessions[0]?.issuedTo, world.emu.hostRoleArn, 'assumed with the broker\'s own (instance-profile) credentials');
+    assert.equal(sessions[0]?.issuedTo, world.emu.hostRoleArn, "assumed with the broker's own (instance-profile) credentials");
     const audit = await world.audit();
     assert.match(audit, /"event":"decision".*"outcome":"allow"/);
     assert.match(audit, /"event":"issue".*"session_name":"gitlab-77-4242"/);
     await assertNothingLeaked(world, [broker], [token]);
-    const access = broker.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const access = broker
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const served = access.filter((a) => a.route === 'credentials' && a.status === 200);
     assert.ok(served.length >= 2, broker.stdout());
     assert.equal(served[0]?.job_id, 4242);
@@ -67,10 +75,11 @@ describe('HTTPS with a test CA: the JS SDK', () => {
   });
   after(() => world.close());
 
-  test('the SDK\'s default chain finds the broker from the two variables and gets the role', async () => {
+  test("the SDK's default chain finds the broker from the two variables and gets the role", async () => {
     assert.match(broker.url, /^https:/);
     const token = await world.token({ jobId: 4242, projectId: 77 });
-    const js = `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(CLIENT_STS)});` +
+    const js =
+      `const { STSClient, GetCallerIdentityCommand } = await import(${JSON.stringify(CLIENT_STS)});` +
       `const r = await new STSClient({}).send(new GetCallerIdentityCommand({})); console.log(r.Arn);`;
     const env = jobEnv(world, `https://localhost:${broker.port}/v1/credentials/deployer`, token, {
       NODE_EXTRA_CA_CERTS: world.ca?.caPath ?? '',

@@ -25,7 +25,8 @@ arn = "arn:aws:iam::111122223333:role/review"
 
 describe('doctor --serve and explain --id-token on a broker config', () => {
   let world: ServeWorld;
-  const cli = (args: string[], config = world.configPath) => runClient(process.execPath, [CLI, '--config', config, ...args], { PATH: '/usr/bin:/bin', HOME: world.dir }, 30_000);
+  const cli = (args: string[], config = world.configPath) =>
+    runClient(process.execPath, [CLI, '--config', config, ...args], { PATH: '/usr/bin:/bin', HOME: world.dir }, 30_000);
   before(async () => {
     world = await startServeWorld({ roles: ROLES, tls: true });
   });
@@ -45,9 +46,13 @@ describe('doctor --serve and explain --id-token on a broker config', () => {
     const bad = join(world.dir, 'bad.toml');
     const wrongKey = join(world.dir, 'other.key');
     writeFileSync(wrongKey, readFileSync(join(world.dir, 'ca.key')));
-    writeFileSync(bad, readFileSync(world.configPath, 'utf8')
-      .replace(/tls_key = ".*"/, `tls_key = "${wrongKey}"`)
-      .replace(/^url = ".*"$/m, 'url = "http://127.0.0.1:9"'), { mode: 0o600 });
+    writeFileSync(
+      bad,
+      readFileSync(world.configPath, 'utf8')
+        .replace(/tls_key = ".*"/, `tls_key = "${wrongKey}"`)
+        .replace(/^url = ".*"$/m, 'url = "http://127.0.0.1:9"'),
+      { mode: 0o600 },
+    );
     const r = await cli(['doctor', '--serve'], bad);
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stdout, /^FAIL \[serve\]\.tls_key = ".*other\.key" does not belong to the certificate/m);
@@ -76,6 +81,7 @@ describe('doctor --serve and explain --id-token on a broker config', () => {
     const rejected = await cli(['explain', '--id-token', wrongAud, '--role', 'deployer']);
     assert.equal(rejected.code, 1);
     assert.match(rejected.stdout, /ID token: REJECTED \(the broker answers 401\): .*audience/);
-    for (const out of [ok, refused, rejected]) for (const t of [push, mr, wrongAud]) assert.ok(!(out.stdout + out.stderr).includes(t), 'explain printed a token');
+    for (const out of [ok, refused, rejected])
+      for (const t of [push, mr, wrongAud]) assert.ok(!(out.stdout + out.stderr).includes(t), 'explain printed a token');
   });
 });

@@ -10,8 +10,16 @@ import { Agent } from 'node:https';
 import { DEBIAN_PYTHON } from './world.js';
 import { oidcHost } from './id-token-helpers.js';
 import {
-  assertNothingLeaked, BROKER_AUDIENCE, getCredentials, jobEnv, makeTestCa, runClient, startServeWorld, stsCalls,
-  type BrokerProcess, type ServeWorld,
+  assertNothingLeaked,
+  BROKER_AUDIENCE,
+  getCredentials,
+  jobEnv,
+  makeTestCa,
+  runClient,
+  startServeWorld,
+  stsCalls,
+  type BrokerProcess,
+  type ServeWorld,
 } from './serve-world.js';
 import { CLI } from './world.js';
 
@@ -52,26 +60,33 @@ ${DEPLOYER}`,
     await world.close();
   });
 
-  test('boto3 gets the web-identity role with the job\'s own token; an assume-role role says the broker has no credentials', async () => {
+  test("boto3 gets the web-identity role with the job's own token; an assume-role role says the broker has no credentials", async () => {
     const token = await world.token({ jobId: 601, projectId: 77 });
     tokens.push(token);
     const from = world.emu.calls.length;
     const env = jobEnv(world, `http://localhost:${broker.port}/v1/credentials/web`, token);
-    const py = await runClient(DEBIAN_PYTHON, ['-c', `import boto3; print(boto3.client('sts', endpoint_url=${JSON.stringify(world.emu.endpoint)}).get_caller_identity()['Arn'])`], env);
+    const py = await runClient(
+      DEBIAN_PYTHON,
+      ['-c', `import boto3; print(boto3.client('sts', endpoint_url=${JSON.stringify(world.emu.endpoint)}).get_caller_identity()['Arn'])`],
+      env,
+    );
     assert.equal(py.code, 0, py.stderr);
     assert.equal(py.stdout.trim(), 'arn:aws:sts::111122223333:assumed-role/web/gitlab-77-601');
     const calls = world.emu.calls.slice(from);
     const web = calls.filter((c) => c.action === 'AssumeRoleWithWebIdentity');
     assert.equal(web.length, 1);
     assert.equal(web[0]?.accessKeyId, undefined, 'AssumeRoleWithWebIdentity went unsigned');
-    assert.deepEqual(calls.filter((c) => c.service === 'imds'), []);
+    assert.deepEqual(
+      calls.filter((c) => c.service === 'imds'),
+      [],
+    );
 
     const other = await getCredentials(`${broker.url}/v1/credentials/deployer`, token);
     assert.equal(other.status, 500, JSON.stringify(other.body));
     assert.match(String(other.body.message), /no AWS credentials/);
   });
 
-  test('a trust policy that refuses the token: 403 naming the role and the token\'s sub and aud', async () => {
+  test("a trust policy that refuses the token: 403 naming the role and the token's sub and aud", async () => {
     world.emu.addRole({
       arn: world.roleArn('web'),
       trust: { federated: { issuer: world.emu.oidc.issuer, conditions: { StringEquals: { [`${oidcHost(world.emu)}:aud`]: 'something-else' } } } },
@@ -99,14 +114,15 @@ describe('TLS reload on SIGHUP and drain on SIGTERM', () => {
     await world.close();
   });
 
-  const peerSubject = (port: number, ca: Buffer): Promise<string> => new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
-      const cn = s.getPeerCertificate().subject?.CN;
-      s.end();
-      resolve(String(cn));
+  const peerSubject = (port: number, ca: Buffer): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+        const cn = s.getPeerCertificate().subject?.CN;
+        s.end();
+        resolve(String(cn));
+      });
+      s.on('error', reject);
     });
-    s.on('error', reject);
-  });
 
   test('a new certificate is served after SIGHUP while a client loop sees no failed request; a broken pair is refused and the old one kept', async () => {
     const ca = readFileSync(world.ca?.caPath ?? '');

@@ -54,7 +54,9 @@ describe('jobrole serve refusals', () => {
     const jwk = jwks.keys[0] as JWK;
     const pem = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
     const payload = gitlabClaims(world.emu.oidc.issuer, claimsFor({ jobId: 31, projectId: 77 }, { aud: BROKER_AUDIENCE }), Math.floor(Date.now() / 1000), 3600);
-    return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...(jwk.kid !== undefined ? { kid: jwk.kid } : {}) }).sign(createSecretKey(Buffer.from(pem)));
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...(jwk.kid !== undefined ? { kid: jwk.kid } : {}) })
+      .sign(createSecretKey(Buffer.from(pem)));
   }
 
   test('every bad token gets 401 with a JSON body, and no AWS call is made', async () => {
@@ -70,7 +72,7 @@ describe('jobrole serve refusals', () => {
       ['HS256 with the public key', await hs256WithPublicKey(), /alg "HS256"/],
       ['unknown kid', await mint(31, {}, { kid: 'no-such-key' }), /key id/],
       ['expired', await mint(31, {}, { expiresIn: -600 }), /expired/],
-      ['wrong audience (the driver\'s)', await mint(31, { aud: 'https://jobrole.test/aud' }), /audience/],
+      ["wrong audience (the driver's)", await mint(31, { aud: 'https://jobrole.test/aud' }), /audience/],
       ['no job_id', await mint(31, { job_id: undefined }), /job_id/],
     ];
     const before = world.emu.calls.length;
@@ -83,7 +85,14 @@ describe('jobrole serve refusals', () => {
       assert.match(String(r.body.message), why, `${name}: ${String(r.body.message)}`);
       assert.equal(r.body.AccessKeyId, undefined, name);
     }
-    assert.deepEqual(world.emu.calls.slice(before).filter((c) => c.service === 'sts').map((c) => c.action), [], 'a refused request reached STS');
+    assert.deepEqual(
+      world.emu.calls
+        .slice(before)
+        .filter((c) => c.service === 'sts')
+        .map((c) => c.action),
+      [],
+      'a refused request reached STS',
+    );
     // The same good token is accepted as a bare header and as "Bearer <token>".
     assert.equal((await getCredentials(url('deployer'), good)).status, 200);
     assert.equal((await getCredentials(url('deployer'), `Bearer ${good}`)).status, 200);
@@ -99,7 +108,7 @@ describe('jobrole serve refusals', () => {
     const msg = String(refused.body.message);
     assert.match(msg, /role "deployer"/);
     assert.match(msg, /refs: ref "feature-x" does not match "main"/);
-    assert.doesNotMatch(msg, /prod-secret-admin|protected|environments/, 'the message names only the requested role\'s conditions');
+    assert.doesNotMatch(msg, /prod-secret-admin|protected|environments/, "the message names only the requested role's conditions");
 
     const admin = await getCredentials(url('prod-secret-admin'), await mint(33));
     assert.equal(admin.status, 403);
@@ -129,7 +138,10 @@ describe('jobrole serve refusals', () => {
     const token = await mint(36);
     const statuses: number[] = [];
     for (let i = 0; i < 16; i++) statuses.push((await getCredentials(url('deployer'), token)).status);
-    assert.ok(statuses.slice(0, 5).every((s) => s === 200), statuses.join(','));
+    assert.ok(
+      statuses.slice(0, 5).every((s) => s === 200),
+      statuses.join(','),
+    );
     assert.ok(statuses.includes(429), statuses.join(','));
     const limited = await getCredentials(url('deployer'), token);
     assert.equal(limited.status, 429);
@@ -145,7 +157,7 @@ describe('jobrole serve refusals', () => {
     const r = await getCredentials(url('deployer'), token);
     assert.equal(r.status, 503, JSON.stringify(r.body));
     assert.equal(r.body.code, 'ServiceUnavailable');
-    assert.equal(stsCalls(world.emu, 'AssumeRole') - before, 3, 'max_attempts = 3 attempts by the SDK\'s standard retry mode');
+    assert.equal(stsCalls(world.emu, 'AssumeRole') - before, 3, "max_attempts = 3 attempts by the SDK's standard retry mode");
     const ok = await getCredentials(url('deployer'), token);
     assert.equal(ok.status, 200);
   });

@@ -77,7 +77,23 @@ export function makeTestCa(dir: string, name = 'server'): TestCa {
   try {
     execFileSync('test', ['-f', caPath]);
   } catch {
-    ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKey, '-out', caPath, '-days', '30', '-subj', '/CN=jobrole test CA']);
+    ossl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      caKey,
+      '-out',
+      caPath,
+      '-days',
+      '30',
+      '-subj',
+      '/CN=jobrole test CA',
+    ]);
   }
   ossl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', csr, '-subj', `/CN=localhost ${name}`]);
   execFileSync('sh', ['-c', `printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > "$1"`, 'sh', ext]);
@@ -137,7 +153,9 @@ ${opts.roles}
     });
     let out = '';
     let err = '';
-    child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
     let started = false;
     return new Promise<BrokerProcess>((resolve, reject) => {
@@ -204,26 +222,32 @@ export function getCredentials(url: string, authorization?: string, opts: { ca?:
   const u = new URL(url);
   const get = u.protocol === 'https:' ? httpsGet : httpGet;
   return new Promise<Answer>((resolve, reject) => {
-    const req = get(u, {
-      headers: authorization !== undefined ? { authorization } : {},
-      timeout: 20_000,
-      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-      ...(opts.agent !== undefined ? { agent: opts.agent } : {}),
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
-      res.on('end', () => {
-        let body: Record<string, unknown>;
-        try {
-          body = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          body = { raw: text };
-        }
-        resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
-      });
-      res.on('error', reject);
-    });
+    const req = get(
+      u,
+      {
+        headers: authorization !== undefined ? { authorization } : {},
+        timeout: 20_000,
+        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+        ...(opts.agent !== undefined ? { agent: opts.agent } : {}),
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => {
+          let body: Record<string, unknown>;
+          try {
+            body = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            body = { raw: text };
+          }
+          resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within 20 s`)));
     req.on('error', reject);
   });
@@ -235,7 +259,12 @@ export function stsCalls(emu: AwsEmulator, action: string, from = 0): number {
 }
 
 /** Runs a client command asynchronously (the emulator answers from this process, so never block it). */
-export function runClient(command: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runClient(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err !== null && typeof err.code !== 'number') return reject(new Error(`${command}: ${err.message}\n${stderr}`));

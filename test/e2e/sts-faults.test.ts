@@ -18,11 +18,12 @@ describe('STS faults', () => {
     world.emu.addRole({ arn: world.roleArn('deployer'), trust: { principals: [world.emu.hostRoleArn] } });
   });
   after(() => world.close());
-  const job = (jobId: number) => world.job({
-    response: buildJobResponse({ jobId, projectId: 3, projectPath: 'group/app', ref: 'release/2025.1-rc+build' }),
-    variables: { JOBROLE_ROLE: 'deployer' },
-    steps: { script: ['echo "key=$AWS_ACCESS_KEY_ID" | cut -c1-8'] },
-  });
+  const job = (jobId: number) =>
+    world.job({
+      response: buildJobResponse({ jobId, projectId: 3, projectPath: 'group/app', ref: 'release/2025.1-rc+build' }),
+      variables: { JOBROLE_ROLE: 'deployer' },
+      steps: { script: ['echo "key=$AWS_ACCESS_KEY_ID" | cut -c1-8'] },
+    });
   const assumeCalls = () => world.emu.calls.filter((c) => c.action === 'AssumeRole');
 
   test('throttling is retried with backoff inside one prepare', async () => {
@@ -41,7 +42,11 @@ describe('STS faults', () => {
     assert.equal(r.status, 'system_failure');
     assert.equal(r.prepareAttempts, 3);
     assert.match(r.jobLog, /STS did not answer AssumeRole for role "deployer" .*after 4 attempts/);
-    const ids = new Set(assumeCalls().slice(first).map((c) => c.requestId));
+    const ids = new Set(
+      assumeCalls()
+        .slice(first)
+        .map((c) => c.requestId),
+    );
     const printed = [...r.jobLog.matchAll(/\(AWS request id ([^)\s]+)\)/g)].map((m) => m[1]);
     assert.ok(printed.length > 0 && printed.every((id) => ids.has(id)), `request ids of the failed calls in the job log:\n${r.jobLog}`);
     world.emu.faults.clear();
@@ -60,7 +65,7 @@ describe('STS faults', () => {
     }
   });
 
-  test('session tags are cleaned to STS\'s character set', async () => {
+  test("session tags are cleaned to STS's character set", async () => {
     const r = await job(704);
     assert.equal(r.status, 'success', r.jobLog);
     const session = world.emu.sessions.filter((s) => s.sessionName === 'gitlab-3-704').pop();

@@ -163,14 +163,20 @@ ${opts.roles ?? ''}
     audit: async () => {
       const text = await readFile(auditLog, 'utf8').catch(() => '');
       // Every record the driver wrote must fit the audit schema (parseAuditRecord throws naming the field).
-      return text.split('\n').filter((l) => l !== '').map((l) => parseAuditRecord(JSON.parse(l)) as unknown as Record<string, unknown>);
+      return text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => parseAuditRecord(JSON.parse(l)) as unknown as Record<string, unknown>);
     },
     close: async () => {
       await emu.stop();
       if (isolation === 'users') {
         // A test that failed mid-job leaves its sandbox running: end every init this world's states name.
         await endSandboxes(stateDir);
-        execFileSync('bash', ['-c', `for u in $(getent passwd | cut -d: -f1 | grep '^${userPrefix}'); do pkill -KILL -u "$u" 2>/dev/null; userdel "$u" 2>/dev/null; done; nft delete table inet ${firewallTable} 2>/dev/null; true`]);
+        execFileSync('bash', [
+          '-c',
+          `for u in $(getent passwd | cut -d: -f1 | grep '^${userPrefix}'); do pkill -KILL -u "$u" 2>/dev/null; userdel "$u" 2>/dev/null; done; nft delete table inet ${firewallTable} 2>/dev/null; true`,
+        ]);
       }
       await rm(dir, { recursive: true, force: true });
     },
@@ -185,7 +191,10 @@ ${opts.roles ?? ''}
 async function endSandboxes(stateDir: string): Promise<void> {
   const { readdir, rmdir } = await import('node:fs/promises');
   for (const key of await readdir(join(stateDir, 'jobs')).catch(() => [] as string[])) {
-    const state = await readFile(join(stateDir, 'jobs', key, 'state.json'), 'utf8').then((t) => JSON.parse(t) as { sandbox?: { initPid: number; cgroup?: string } }, () => undefined);
+    const state = await readFile(join(stateDir, 'jobs', key, 'state.json'), 'utf8').then(
+      (t) => JSON.parse(t) as { sandbox?: { initPid: number; cgroup?: string } },
+      () => undefined,
+    );
     const sb = state?.sandbox;
     if (sb === undefined) continue;
     const cmdline = await readFile(`/proc/${sb.initPid}/cmdline`, 'utf8').catch(() => '');
@@ -197,7 +206,16 @@ async function endSandboxes(stateDir: string): Promise<void> {
       }
     }
     if (sb.cgroup !== undefined) {
-      for (let i = 0; i < 50 && (await rmdir(sb.cgroup).then(() => false, (e: NodeJS.ErrnoException) => e.code !== 'ENOENT')); i++) await new Promise((r) => setTimeout(r, 20));
+      for (
+        let i = 0;
+        i < 50 &&
+        (await rmdir(sb.cgroup).then(
+          () => false,
+          (e: NodeJS.ErrnoException) => e.code !== 'ENOENT',
+        ));
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 20));
     }
   }
 }

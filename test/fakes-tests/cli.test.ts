@@ -70,10 +70,18 @@ describe('other clients against the emulator', () => {
 
 describe('scripts/emulator.ts', () => {
   test('prints its URLs as JSON, serves STS, and exits on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/emulator.ts', '--scale', '0.5'], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/emulator.ts', '--scale', '0.5'], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-      const info = JSON.parse(line) as { endpoint: string; imdsEndpoint: string; oidcIssuer: string; host: { accessKeyId: string; secretAccessKey: string; arn: string } };
+      const info = JSON.parse(line) as {
+        endpoint: string;
+        imdsEndpoint: string;
+        oidcIssuer: string;
+        host: { accessKeyId: string; secretAccessKey: string; arn: string };
+      };
       assert.match(info.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.match(info.imdsEndpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
       const env = cleanEnv({ AWS_ACCESS_KEY_ID: info.host.accessKeyId, AWS_SECRET_ACCESS_KEY: info.host.secretAccessKey });

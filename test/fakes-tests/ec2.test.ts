@@ -32,7 +32,11 @@ describe('EC2 emulator: instance profile associations', () => {
   after(() => emu.stop());
 
   const describeFor = (states?: string[]) =>
-    client.send(new DescribeIamInstanceProfileAssociationsCommand({ Filters: [{ Name: 'instance-id', Values: [emu.instanceId] }, ...(states ? [{ Name: 'state', Values: states }] : [])] }));
+    client.send(
+      new DescribeIamInstanceProfileAssociationsCommand({
+        Filters: [{ Name: 'instance-id', Values: [emu.instanceId] }, ...(states ? [{ Name: 'state', Values: states }] : [])],
+      }),
+    );
 
   test('describe shows the host profile associated', async () => {
     const r = await describeFor(['associated']);
@@ -42,13 +46,19 @@ describe('EC2 emulator: instance profile associations', () => {
     assert.equal(a?.InstanceId, emu.instanceId);
     assert.match(a?.AssociationId ?? '', /^iip-assoc-[0-9a-f]{17}$/);
     assert.ok(a?.Timestamp instanceof Date);
-    assert.equal((await client.send(new DescribeIamInstanceProfileAssociationsCommand({ Filters: [{ Name: 'instance-id', Values: ['i-00000000000000000'] }] }))).IamInstanceProfileAssociations?.length, 0);
+    assert.equal(
+      (await client.send(new DescribeIamInstanceProfileAssociationsCommand({ Filters: [{ Name: 'instance-id', Values: ['i-00000000000000000'] }] })))
+        .IamInstanceProfileAssociations?.length,
+      0,
+    );
   });
 
   test('associate while one exists is IncorrectState; an unknown association id is InvalidAssociationID.NotFound', async () => {
     const e = await errorOf(client.send(new AssociateIamInstanceProfileCommand({ InstanceId: emu.instanceId, IamInstanceProfile: { Arn: jobProfile } })));
     assert.equal(e.name, 'IncorrectState');
-    const n = await errorOf(client.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: 'iip-assoc-00000000000000000', IamInstanceProfile: { Arn: jobProfile } })));
+    const n = await errorOf(
+      client.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: 'iip-assoc-00000000000000000', IamInstanceProfile: { Arn: jobProfile } })),
+    );
     assert.equal(n.name, 'InvalidAssociationID.NotFound');
     const d = await errorOf(client.send(new DescribeIamInstanceProfileAssociationsCommand({ AssociationIds: ['iip-assoc-00000000000000000'] })));
     assert.equal(d.name, 'InvalidAssociationID.NotFound');
@@ -58,7 +68,9 @@ describe('EC2 emulator: instance profile associations', () => {
     emu.setPassRole(emu.host.arn, [jobRole, emu.hostRoleArn]);
     try {
       const [current] = (await describeFor(['associated'])).IamInstanceProfileAssociations ?? [];
-      const e = await errorOf(client.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: current?.AssociationId, IamInstanceProfile: { Arn: secretProfile } })));
+      const e = await errorOf(
+        client.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: current?.AssociationId, IamInstanceProfile: { Arn: secretProfile } })),
+      );
       assert.equal(e.name, 'UnauthorizedOperation');
       assert.match(e.message, /not authorized to perform: iam:PassRole on resource: arn:aws:iam::111122223333:role\/admin/);
       assert.equal(emu.imdsRoleArn(), emu.hostRoleArn, 'nothing changed');
@@ -69,7 +81,9 @@ describe('EC2 emulator: instance profile associations', () => {
 
   test('replace: new association associating → associated; IMDS serves the old role until the propagation delay has passed', async () => {
     const [current] = (await describeFor(['associated'])).IamInstanceProfileAssociations ?? [];
-    const r = await client.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: current?.AssociationId, IamInstanceProfile: { Arn: jobProfile } }));
+    const r = await client.send(
+      new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: current?.AssociationId, IamInstanceProfile: { Arn: jobProfile } }),
+    );
     const fresh = r.IamInstanceProfileAssociation;
     assert.equal(fresh?.State, 'associating');
     assert.notEqual(fresh?.AssociationId, current?.AssociationId);
@@ -95,7 +109,14 @@ describe('EC2 emulator: instance profile associations', () => {
     assert.equal(a.IamInstanceProfileAssociation?.IamInstanceProfile?.Arn, emu.hostProfileArn);
     await sleep(200);
     assert.equal((await imdsRoleName(emu)).body, 'jobrole-host');
-    const unknown = await errorOf(client.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: a.IamInstanceProfileAssociation?.AssociationId, IamInstanceProfile: { Arn: 'arn:aws:iam::111122223333:instance-profile/nope' } })));
+    const unknown = await errorOf(
+      client.send(
+        new ReplaceIamInstanceProfileAssociationCommand({
+          AssociationId: a.IamInstanceProfileAssociation?.AssociationId,
+          IamInstanceProfile: { Arn: 'arn:aws:iam::111122223333:instance-profile/nope' },
+        }),
+      ),
+    );
     assert.equal(unknown.name, 'InvalidParameterValue');
   });
 });

@@ -37,7 +37,10 @@ describe('fault injection', () => {
     emu.faults.fail500('AssumeRole', 1);
     const r = await sts(emu, hostCreds(emu), 3).send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'retry' }));
     assert.ok(r.Credentials?.AccessKeyId);
-    assert.deepEqual(attemptsOf('AssumeRole', mark).map((c) => c.error ?? c.status), ['Throttling', 'InternalFailure', 200]);
+    assert.deepEqual(
+      attemptsOf('AssumeRole', mark).map((c) => c.error ?? c.status),
+      ['Throttling', 'InternalFailure', 200],
+    );
   });
 
   test('deny(action, n) refuses with AccessDenied; delayMs slows an action down; clear() removes everything', async () => {

@@ -60,12 +60,21 @@ describe('SigV4 verification', () => {
   });
 
   test('any region in the credential scope is accepted', async () => {
-    const client = new STSClient({ region: 'eu-central-1', endpoint: emu.endpoint, maxAttempts: 1, credentials: { accessKeyId: emu.host.accessKeyId, secretAccessKey: emu.host.secretAccessKey } });
+    const client = new STSClient({
+      region: 'eu-central-1',
+      endpoint: emu.endpoint,
+      maxAttempts: 1,
+      credentials: { accessKeyId: emu.host.accessKeyId, secretAccessKey: emu.host.secretAccessKey },
+    });
     assert.equal((await client.send(new GetCallerIdentityCommand({}))).Arn, emu.host.arn);
   });
 
   test('an unsigned call is refused with MissingAuthenticationToken', async () => {
-    const res = await fetch(emu.endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=GetCallerIdentity&Version=2011-06-15' });
+    const res = await fetch(emu.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+    });
     assert.equal(res.status, 403);
     const text = await res.text();
     assert.match(text, /<Code>MissingAuthenticationToken<\/Code>/);

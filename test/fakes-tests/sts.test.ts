@@ -78,7 +78,13 @@ describe('STS emulator', () => {
 
   test('session tags and source identity are recorded; source identity cannot change down the chain', async () => {
     const r = await sts(emu).send(
-      new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 'tagged', SourceIdentity: 'gitlab-job-7', Tags: [{ Key: 'project', Value: 'group/app' }], TransitiveTagKeys: ['project'] }),
+      new AssumeRoleCommand({
+        RoleArn: deploy,
+        RoleSessionName: 'tagged',
+        SourceIdentity: 'gitlab-job-7',
+        Tags: [{ Key: 'project', Value: 'group/app' }],
+        TransitiveTagKeys: ['project'],
+      }),
     );
     assert.equal(r.SourceIdentity, 'gitlab-job-7');
     assert.ok((r.PackedPolicySize ?? 0) > 0);
@@ -97,7 +103,18 @@ describe('STS emulator', () => {
   test('SourceIdentity and tag rules', async () => {
     const aws = await errorOf(sts(emu).send(new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 's', SourceIdentity: 'aws:me' })));
     assert.equal(aws.name, 'ValidationError');
-    const dup = await errorOf(sts(emu).send(new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 'dup', Tags: [{ Key: 'Env', Value: 'a' }, { Key: 'env', Value: 'b' }] })));
+    const dup = await errorOf(
+      sts(emu).send(
+        new AssumeRoleCommand({
+          RoleArn: deploy,
+          RoleSessionName: 'dup',
+          Tags: [
+            { Key: 'Env', Value: 'a' },
+            { Key: 'env', Value: 'b' },
+          ],
+        }),
+      ),
+    );
     assert.equal(dup.name, 'InvalidParameterValue');
     const badChar = await errorOf(sts(emu).send(new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 'bc', Tags: [{ Key: 'ref', Value: 'feature#1' }] })));
     assert.equal(badChar.name, 'ValidationError');
@@ -109,14 +126,21 @@ describe('STS emulator', () => {
   test('session policies: size, JSON, ARN count, and PackedPolicyTooLarge above the packed budget', async () => {
     const big = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'x'.repeat(2100) }] });
     assert.equal((await errorOf(sts(emu).send(new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 'p1', Policy: big })))).name, 'ValidationError');
-    assert.equal((await errorOf(sts(emu).send(new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 'p2', Policy: '{not json' })))).name, 'MalformedPolicyDocumentException');
+    assert.equal(
+      (await errorOf(sts(emu).send(new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 'p2', Policy: '{not json' })))).name,
+      'MalformedPolicyDocumentException',
+    );
     const arns = Array.from({ length: 11 }, (_, i) => ({ arn: `arn:aws:iam::aws:policy/P${i}` }));
     assert.equal((await errorOf(sts(emu).send(new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 'p3', PolicyArns: arns })))).name, 'ValidationError');
 
     const before = emu.packedPolicyLimit;
     emu.packedPolicyLimit = 64;
     try {
-      const tags = [{ Key: 'project', Value: 'group/some-long-project-name' }, { Key: 'ref', Value: 'release/2024.1' }, { Key: 'pipeline', Value: '123456' }];
+      const tags = [
+        { Key: 'project', Value: 'group/some-long-project-name' },
+        { Key: 'ref', Value: 'release/2024.1' },
+        { Key: 'pipeline', Value: '123456' },
+      ];
       const e = await errorOf(sts(emu).send(new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 'packed', Tags: tags })));
       assert.equal(e.name, 'PackedPolicyTooLargeException');
       const fewer = await sts(emu).send(new AssumeRoleCommand({ RoleArn: deploy, RoleSessionName: 'packed', Tags: tags.slice(2) }));
@@ -131,7 +155,10 @@ describe('STS emulator', () => {
     await sts(emu).send(new GetCallerIdentityCommand({}));
     const logged = emu.calls.slice(mark);
     assert.equal(logged.length, 1);
-    assert.deepEqual([logged[0]?.service, logged[0]?.action, logged[0]?.accessKeyId, logged[0]?.status], ['sts', 'GetCallerIdentity', emu.host.accessKeyId, 200]);
+    assert.deepEqual(
+      [logged[0]?.service, logged[0]?.action, logged[0]?.accessKeyId, logged[0]?.status],
+      ['sts', 'GetCallerIdentity', emu.host.accessKeyId, 200],
+    );
     assert.ok(!JSON.stringify(emu.calls).includes(emu.host.secretAccessKey));
   });
 });

@@ -3,11 +3,17 @@ import { AwsError, authErrors, type ServiceName } from './errors.js';
 import { parseAuthorization, verifySigV4, type SignedRequest } from './sigv4.js';
 import { isExpired, type CredentialRecord, type EmulatorState } from './state.js';
 
-export function authenticate(state: EmulatorState, service: ServiceName, req: SignedRequest, headers: Record<string, string | string[] | undefined>): CredentialRecord {
+export function authenticate(
+  state: EmulatorState,
+  service: ServiceName,
+  req: SignedRequest,
+  headers: Record<string, string | string[] | undefined>,
+): CredentialRecord {
   const header = headers['authorization'];
   const auth = parseAuthorization(Array.isArray(header) ? header[0] : header);
   if (auth === undefined) throw authErrors.missing(service);
-  if (auth === 'malformed') throw new AwsError('IncompleteSignature', 'Authorization header requires Credential, SignedHeaders and Signature.', service === 'ec2' ? 401 : 403);
+  if (auth === 'malformed')
+    throw new AwsError('IncompleteSignature', 'Authorization header requires Credential, SignedHeaders and Signature.', service === 'ec2' ? 401 : 403);
   const cred = state.credentials.get(auth.accessKeyId);
   if (cred === undefined) throw authErrors.unknownKey(service);
   const tokenHeader = headers['x-amz-security-token'];

@@ -150,7 +150,14 @@ export async function startAwsEmulator(opts: EmulatorOptions = {}): Promise<AwsE
       inst.imdsTimeline = [{ at: t, profileArn: setup.association }];
       if (setup.association !== null) {
         if (!inst.profiles.has(setup.association)) throw new Error(`setInstance: unknown instance profile ${setup.association}`);
-        inst.associations.push({ associationId: hexId('iip-assoc-'), instanceId: inst.instanceId, profileArn: setup.association, createdAt: t, target: 'associated', changedAt: t });
+        inst.associations.push({
+          associationId: hexId('iip-assoc-'),
+          instanceId: inst.instanceId,
+          profileArn: setup.association,
+          createdAt: t,
+          target: 'associated',
+          changedAt: t,
+        });
       }
     }
   };

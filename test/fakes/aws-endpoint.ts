@@ -51,14 +51,17 @@ function parseRequest(req: IncomingMessage, body: Buffer): Parsed {
   const version = params['Version'];
   const auth = parseAuthorization(header(req, 'authorization'));
   const scopeService = typeof auth === 'object' ? auth.service : undefined;
-  const service: ServiceName =
-    version === '2016-11-15' || (version === undefined && (scopeService === 'ec2' || EC2_ACTIONS.has(action)))
-      ? 'ec2'
-      : 'sts';
+  const service: ServiceName = version === '2016-11-15' || (version === undefined && (scopeService === 'ec2' || EC2_ACTIONS.has(action))) ? 'ec2' : 'sts';
   return { service, action, params, json: {} };
 }
 
-async function dispatch(deps: AwsEndpointDeps, req: IncomingMessage, body: Buffer, call: CallRecord, requestId: string): Promise<{ service: ServiceName; answer: WireAnswer }> {
+async function dispatch(
+  deps: AwsEndpointDeps,
+  req: IncomingMessage,
+  body: Buffer,
+  call: CallRecord,
+  requestId: string,
+): Promise<{ service: ServiceName; answer: WireAnswer }> {
   const p = parseRequest(req, body);
   call.service = p.service;
   call.action = p.action;
@@ -110,7 +113,12 @@ export function createAwsHandler(deps: AwsEndpointDeps): (req: IncomingMessage, 
       })
       .then(({ answer }) => {
         call.status = answer.status;
-        if (answer.status >= 400) call.error = /<Code>([^<]+)<\/Code>|"__type":"([^"]+)"/.exec(answer.body)?.slice(1).find((x) => x !== undefined) ?? 'Unknown';
+        if (answer.status >= 400)
+          call.error =
+            /<Code>([^<]+)<\/Code>|"__type":"([^"]+)"/
+              .exec(answer.body)
+              ?.slice(1)
+              .find((x) => x !== undefined) ?? 'Unknown';
         res.writeHead(answer.status, { 'content-type': answer.contentType, 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(answer.body) });
         res.end(answer.body);
       });

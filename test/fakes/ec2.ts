@@ -40,10 +40,15 @@ function findProfile(ctx: Ec2Context): ProfileRecord {
   const arn = ctx.params['IamInstanceProfile.Arn'];
   const name = ctx.params['IamInstanceProfile.Name'];
   const profiles = [...ctx.state.instance.profiles.values()];
-  const found = arn !== undefined ? profiles.find((p) => p.arn === arn) : profiles.find((p) => p.arn.endsWith(`:instance-profile/${name}`) || p.arn.endsWith(`/${name}`));
+  const found =
+    arn !== undefined ? profiles.find((p) => p.arn === arn) : profiles.find((p) => p.arn.endsWith(`:instance-profile/${name}`) || p.arn.endsWith(`/${name}`));
   if (found === undefined) {
     const [param, value] = arn !== undefined ? ['iamInstanceProfile.arn', arn] : ['iamInstanceProfile.name', name ?? 'null'];
-    throw new AwsError('InvalidParameterValue', `Value (${value}) for parameter ${param} is invalid. Invalid IAM Instance Profile ${arn !== undefined ? 'ARN' : 'name'}`, 400);
+    throw new AwsError(
+      'InvalidParameterValue',
+      `Value (${value}) for parameter ${param} is invalid. Invalid IAM Instance Profile ${arn !== undefined ? 'ARN' : 'name'}`,
+      400,
+    );
   }
   return found;
 }
@@ -77,7 +82,14 @@ function scheduleImds(state: EmulatorState, profileArn: string | null): void {
 
 function newAssociation(state: EmulatorState, profile: ProfileRecord): Association {
   const now = state.now();
-  const a: Association = { associationId: hexId('iip-assoc-'), instanceId: state.instance.instanceId, profileArn: profile.arn, createdAt: now, target: 'associated', changedAt: now };
+  const a: Association = {
+    associationId: hexId('iip-assoc-'),
+    instanceId: state.instance.instanceId,
+    profileArn: profile.arn,
+    createdAt: now,
+    target: 'associated',
+    changedAt: now,
+  };
   state.instance.associations.push(a);
   scheduleImds(state, profile.arn);
   return a;
@@ -87,10 +99,13 @@ function describe(ctx: Ec2Context): string {
   const { state, params } = ctx;
   const ids = memberList(params, 'AssociationId');
   let list = live(state);
-  for (const id of ids) if (!list.some((a) => a.associationId === id)) throw new AwsError('InvalidAssociationID.NotFound', `An association with ID ${id} does not exist.`, 400);
+  for (const id of ids)
+    if (!list.some((a) => a.associationId === id)) throw new AwsError('InvalidAssociationID.NotFound', `An association with ID ${id} does not exist.`, 400);
   if (ids.length > 0) list = list.filter((a) => ids.includes(a.associationId));
   for (const f of memberStructs(params, 'Filter')) {
-    const values = Object.entries(f).filter(([k]) => k.startsWith('Value.')).map(([, v]) => v ?? '');
+    const values = Object.entries(f)
+      .filter(([k]) => k.startsWith('Value.'))
+      .map(([, v]) => v ?? '');
     if (f['Name'] === 'instance-id') list = list.filter((a) => values.includes(a.instanceId));
     else if (f['Name'] === 'state') list = list.filter((a) => values.includes(associationState(state, a)));
     else throw new AwsError('InvalidParameterValue', `The filter '${esc(f['Name'] ?? '')}' is invalid`, 400);
@@ -105,7 +120,8 @@ function associate(ctx: Ec2Context): string {
   if (instanceId !== state.instance.instanceId) throw new AwsError('InvalidInstanceID.NotFound', `The instance ID '${instanceId ?? ''}' does not exist`, 400);
   const profile = findProfile(ctx);
   checkPassRole(ctx, profile);
-  if (live(state).some((a) => a.target === 'associated')) throw new AwsError('IncorrectState', `There is an existing association for instance ${instanceId}`, 400);
+  if (live(state).some((a) => a.target === 'associated'))
+    throw new AwsError('IncorrectState', `There is an existing association for instance ${instanceId}`, 400);
   return answer('AssociateIamInstanceProfile', associationXml(state, newAssociation(state, profile)), ctx.requestId);
 }
 
@@ -114,7 +130,8 @@ function replace(ctx: Ec2Context): string {
   const old = findAssociation(ctx);
   const profile = findProfile(ctx);
   checkPassRole(ctx, profile);
-  if (associationState(state, old) !== 'associated') throw new AwsError('IncorrectState', `The association ${old.associationId} is not in the associated state.`, 400);
+  if (associationState(state, old) !== 'associated')
+    throw new AwsError('IncorrectState', `The association ${old.associationId} is not in the associated state.`, 400);
   old.target = 'disassociated';
   old.changedAt = state.now();
   return answer('ReplaceIamInstanceProfileAssociation', associationXml(state, newAssociation(state, profile)), ctx.requestId);

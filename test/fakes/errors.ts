@@ -52,10 +52,18 @@ export const authErrors = {
         : new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403),
   badSignature: (s: ServiceName) =>
     s === 'ssm'
-      ? new AwsError('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.', 400)
+      ? new AwsError(
+          'InvalidSignatureException',
+          'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+          400,
+        )
       : s === 'ec2'
         ? new AwsError('AuthFailure', 'AWS was not able to validate the provided access credentials', 401)
-        : new AwsError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.', 403),
+        : new AwsError(
+            'SignatureDoesNotMatch',
+            'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+            403,
+          ),
   expired: (s: ServiceName) =>
     s === 'ssm'
       ? new AwsError('ExpiredTokenException', 'The security token included in the request is expired', 400)

@@ -30,7 +30,12 @@ export function uniqueId(prefix: 'AROA' | 'AIDA' | 'AIPA'): string {
 }
 
 export function hexId(prefix: string, n = 17): string {
-  return prefix + randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
+  return (
+    prefix +
+    randomBytes(Math.ceil(n / 2))
+      .toString('hex')
+      .slice(0, n)
+  );
 }
 
 export function requestId(): string {

@@ -10,7 +10,7 @@ import { isoSeconds } from './xml.js';
 export function instanceCredentials(state: EmulatorState, roleArn: string): CredentialRecord {
   const cached = state.imdsCredentials.get(roleArn);
   const now = state.now();
-  if (cached?.expiresAt !== undefined && (cached.expiresAt - now) > (cached.expiresAt - cached.issuedAt) / 5) return cached;
+  if (cached?.expiresAt !== undefined && cached.expiresAt - now > (cached.expiresAt - cached.issuedAt) / 5) return cached;
   const role = state.roles.get(roleArn);
   if (role === undefined) throw new Error(`IMDS: no such role ${roleArn}`);
   const fresh = issueRoleSession(state, {
@@ -71,20 +71,53 @@ export function createImdsHandler(state: EmulatorState): (req: IncomingMessage, 
         return send(
           res,
           200,
-          JSON.stringify({ accountId: state.account, architecture: 'x86_64', availabilityZone: inst.availabilityZone, imageId: 'ami-0abcdef1234567890', instanceId: inst.instanceId, instanceType: 't3.medium', pendingTime: isoSeconds(state.now()), privateIp: '10.0.0.10', region: inst.region, version: '2017-09-30' }, null, 2),
+          JSON.stringify(
+            {
+              accountId: state.account,
+              architecture: 'x86_64',
+              availabilityZone: inst.availabilityZone,
+              imageId: 'ami-0abcdef1234567890',
+              instanceId: inst.instanceId,
+              instanceType: 't3.medium',
+              pendingTime: isoSeconds(state.now()),
+              privateIp: '10.0.0.10',
+              region: inst.region,
+              version: '2017-09-30',
+            },
+            null,
+            2,
+          ),
           'application/json',
         );
       case '/latest/meta-data/iam/info': {
         const profileArn = imdsProfileNow(state);
         if (profileArn === null) return send(res, 404, 'Not Found');
-        return send(res, 200, JSON.stringify({ Code: 'Success', LastUpdated: isoSeconds(state.now()), InstanceProfileArn: profileArn, InstanceProfileId: inst.profiles.get(profileArn)?.id }), 'application/json');
+        return send(
+          res,
+          200,
+          JSON.stringify({
+            Code: 'Success',
+            LastUpdated: isoSeconds(state.now()),
+            InstanceProfileArn: profileArn,
+            InstanceProfileId: inst.profiles.get(profileArn)?.id,
+          }),
+          'application/json',
+        );
       }
       case credsPrefix:
         return current === undefined ? send(res, 404, 'Not Found') : send(res, 200, current.name);
     }
     if (path.startsWith(credsPrefix) && current !== undefined && path.slice(credsPrefix.length).replace(/\/$/, '') === current.name) {
       const c = instanceCredentials(state, current.roleArn);
-      const body = { Code: 'Success', LastUpdated: isoSeconds(c.issuedAt), Type: 'AWS-HMAC', AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: isoSeconds(c.expiresAt ?? 0) };
+      const body = {
+        Code: 'Success',
+        LastUpdated: isoSeconds(c.issuedAt),
+        Type: 'AWS-HMAC',
+        AccessKeyId: c.accessKeyId,
+        SecretAccessKey: c.secretAccessKey,
+        Token: c.sessionToken,
+        Expiration: isoSeconds(c.expiresAt ?? 0),
+      };
       return send(res, 200, JSON.stringify(body, null, 2), 'text/plain');
     }
     return send(res, 404, 'Not Found');

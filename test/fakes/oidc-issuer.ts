@@ -138,13 +138,17 @@ export async function startOidcIssuer(now: () => number = Date.now, port = 0): P
       const currentDate = at ?? new Date(now());
       try {
         const { payload } = await jwtVerify(token, createLocalJWKSet(jwks()), { algorithms: ['RS256'], currentDate });
-        if (payload.iss !== issuer) throw new AwsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${String(payload.iss)}`, 400);
+        if (payload.iss !== issuer)
+          throw new AwsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${String(payload.iss)}`, 400);
         return payload;
       } catch (err) {
         if (err instanceof AwsError) throw err;
-        if (err instanceof joseErrors.JWTExpired) throw new AwsError('ExpiredTokenException', 'Token expired: current date/time must be before the expiration date/time.', 400);
-        if (err instanceof joseErrors.JWKSNoMatchingKey) throw new AwsError('InvalidIdentityToken', 'No matching key found in the JWKS of the OpenID Connect provider for the token\'s kid.', 400);
-        if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw new AwsError('InvalidIdentityToken', 'The signature of the web identity token is invalid.', 400);
+        if (err instanceof joseErrors.JWTExpired)
+          throw new AwsError('ExpiredTokenException', 'Token expired: current date/time must be before the expiration date/time.', 400);
+        if (err instanceof joseErrors.JWKSNoMatchingKey)
+          throw new AwsError('InvalidIdentityToken', "No matching key found in the JWKS of the OpenID Connect provider for the token's kid.", 400);
+        if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+          throw new AwsError('InvalidIdentityToken', 'The signature of the web identity token is invalid.', 400);
         throw new AwsError('InvalidIdentityToken', `The web identity token is not valid: ${(err as Error).message}`, 400);
       }
     },

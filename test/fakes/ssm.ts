@@ -12,7 +12,8 @@ export interface SsmContext {
 }
 
 function nameOf(raw: unknown): string {
-  if (typeof raw !== 'string' || raw === '') throw new AwsError('ValidationException', "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null", 400);
+  if (typeof raw !== 'string' || raw === '')
+    throw new AwsError('ValidationException', "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null", 400);
   const m = /^arn:aws:ssm:[^:]*:\d{12}:parameter(\/.*)$/.exec(raw);
   if (!m) return raw;
   const path = m[1] as string;
@@ -30,12 +31,25 @@ function shown(p: Parameter, decrypt: boolean): string {
 }
 
 function parameterJson(state: EmulatorState, p: Parameter, decrypt: boolean): Record<string, unknown> {
-  return { Name: p.name, Type: p.type, Value: shown(p, decrypt), Version: p.version, LastModifiedDate: p.modifiedAt / 1000, ARN: arnOf(state, p.name), DataType: 'text' };
+  return {
+    Name: p.name,
+    Type: p.type,
+    Value: shown(p, decrypt),
+    Version: p.version,
+    LastModifiedDate: p.modifiedAt / 1000,
+    ARN: arnOf(state, p.name),
+    DataType: 'text',
+  };
 }
 
 export function putParameter(state: EmulatorState, name: string, value: string, type: Parameter['type'] = 'String', overwrite = true): Parameter {
   const existing = state.parameters.get(name);
-  if (existing !== undefined && !overwrite) throw new AwsError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.', 400);
+  if (existing !== undefined && !overwrite)
+    throw new AwsError(
+      'ParameterAlreadyExists',
+      'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+      400,
+    );
   const p: Parameter = { name, value, type, version: (existing?.version ?? 0) + 1, modifiedAt: state.now() };
   state.parameters.set(name, p);
   return p;
@@ -54,7 +68,10 @@ export function handleSsm(action: string, ctx: SsmContext): string {
     case 'GetParameters': {
       const names = Array.isArray(body['Names']) ? (body['Names'] as unknown[]).map(nameOf) : [];
       const found = names.map((n) => state.parameters.get(n)).filter((p): p is Parameter => p !== undefined);
-      return JSON.stringify({ Parameters: found.map((p) => parameterJson(state, p, decrypt)), InvalidParameters: names.filter((n) => !state.parameters.has(n)) });
+      return JSON.stringify({
+        Parameters: found.map((p) => parameterJson(state, p, decrypt)),
+        InvalidParameters: names.filter((n) => !state.parameters.has(n)),
+      });
     }
     case 'PutParameter': {
       const type = body['Type'] === 'SecureString' || body['Type'] === 'StringList' ? body['Type'] : 'String';

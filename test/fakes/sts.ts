@@ -30,7 +30,10 @@ function answer(action: string, result: string, requestId: string): string {
 function credentialsXml(c: CredentialRecord): string {
   return tag(
     'Credentials',
-    leaf('AccessKeyId', c.accessKeyId) + leaf('SecretAccessKey', c.secretAccessKey) + leaf('SessionToken', c.sessionToken) + leaf('Expiration', isoSeconds(c.expiresAt ?? 0)),
+    leaf('AccessKeyId', c.accessKeyId) +
+      leaf('SecretAccessKey', c.secretAccessKey) +
+      leaf('SessionToken', c.sessionToken) +
+      leaf('Expiration', isoSeconds(c.expiresAt ?? 0)),
   );
 }
 
@@ -61,19 +64,26 @@ function assumeRole(ctx: StsContext): string {
   let sourceIdentity = v.sourceIdentity(params);
   if (caller.sourceIdentity !== undefined) {
     if (sourceIdentity !== undefined && sourceIdentity !== caller.sourceIdentity) {
-      throw new AwsError('AccessDenied', `User: ${caller.arn} is not authorized to perform: sts:SetSourceIdentity on resource: ${roleArn}: the caller's SourceIdentity '${caller.sourceIdentity}' cannot be changed`, 403);
+      throw new AwsError(
+        'AccessDenied',
+        `User: ${caller.arn} is not authorized to perform: sts:SetSourceIdentity on resource: ${roleArn}: the caller's SourceIdentity '${caller.sourceIdentity}' cannot be changed`,
+        403,
+      );
     }
     sourceIdentity = caller.sourceIdentity;
   }
   const { tags, transitive } = v.tags(params);
-  for (const k of transitive) if (!Object.keys(tags).some((t) => t.toLowerCase() === k.toLowerCase())) throw new AwsError('InvalidParameterValue', `Transitive tag key '${k}' is not one of the session tags.`, 400);
+  for (const k of transitive)
+    if (!Object.keys(tags).some((t) => t.toLowerCase() === k.toLowerCase()))
+      throw new AwsError('InvalidParameterValue', `Transitive tag key '${k}' is not one of the session tags.`, 400);
   // Transitive tags of a chained caller come along and cannot be overridden.
   const allTags = { ...tags };
   for (const k of caller.transitiveTagKeys) {
     const inherited = caller.tags[k];
     if (inherited === undefined) continue;
     const clash = Object.keys(tags).find((t) => t.toLowerCase() === k.toLowerCase());
-    if (clash !== undefined && tags[clash] !== inherited) throw new AwsError('InvalidParameterValue', `Tag key '${k}' is transitive from the calling session and cannot be overridden.`, 400);
+    if (clash !== undefined && tags[clash] !== inherited)
+      throw new AwsError('InvalidParameterValue', `Tag key '${k}' is transitive from the calling session and cannot be overridden.`, 400);
     allTags[k] = inherited;
   }
   const pol = v.policy(params);

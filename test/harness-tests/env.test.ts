@@ -6,16 +6,18 @@ import { sandbox } from './helpers.js';
 
 test('runner env, TMPDIR & co, job_env unprefixed (not for config), CUSTOM_ENV_ for every job variable', async (t) => {
   const sb = await sandbox(t);
-  const r = await runJob(sb.options({
-    fakeEnv: {
-      AWS_SECRET_ACCESS_KEY: 'runner-secret',
-      TMPDIR: '/runner/tmp',
-      BUILD_FAILURE_EXIT_CODE: '99',
-      SHARED: 'from-runner',
-      FAKE_CONFIG_JOB_ENV: JSON.stringify({ SHARED: 'from-job-env', CUSTOM_ENV_FOO: 'from-job-env' }),
-    },
-    variables: { FOO: 'bar', CI_PROJECT_PATH: 'evil/other' },
-  }));
+  const r = await runJob(
+    sb.options({
+      fakeEnv: {
+        AWS_SECRET_ACCESS_KEY: 'runner-secret',
+        TMPDIR: '/runner/tmp',
+        BUILD_FAILURE_EXIT_CODE: '99',
+        SHARED: 'from-runner',
+        FAKE_CONFIG_JOB_ENV: JSON.stringify({ SHARED: 'from-job-env', CUSTOM_ENV_FOO: 'from-job-env' }),
+      },
+      variables: { FOO: 'bar', CI_PROJECT_PATH: 'evil/other' },
+    }),
+  );
   assert.equal(r.status, 'success');
   const calls = await sb.calls();
   const [dir] = r.tmpDirs;
@@ -54,9 +56,14 @@ test('a custom response object: its variables and facts are used, user variables
     id: 1,
     job_info: { project_full_path: 'x/y' },
     git_info: { repo_url: 'https://gitlab.example.com/x/y.git', sha: 'abc', ref: 'dev' },
-    variables: [{ key: 'CI_JOB_ID', value: '1', public: true }, { key: 'SECRET_FILE', value: 'file-content', file: true }],
+    variables: [
+      { key: 'CI_JOB_ID', value: '1', public: true },
+      { key: 'SECRET_FILE', value: 'file-content', file: true },
+    ],
   };
-  const r = await runJob(sb.options({ response, variables: { EXTRA: 'e' }, steps: { script: ['test "$(cat "$SECRET_FILE")" = file-content', 'test "$EXTRA" = e'] } }));
+  const r = await runJob(
+    sb.options({ response, variables: { EXTRA: 'e' }, steps: { script: ['test "$(cat "$SECRET_FILE")" = file-content', 'test "$EXTRA" = e'] } }),
+  );
   assert.equal(r.status, 'success', r.jobLog);
   const prepare = (await sb.calls()).find((c) => c.stage === 'prepare');
   assert.equal(prepare?.env['CUSTOM_ENV_SECRET_FILE'], 'file-content', 'file variables reach the driver as their content');

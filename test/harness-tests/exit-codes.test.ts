@@ -7,14 +7,23 @@ import { sandbox, stageNames } from './helpers.js';
 describe('run stages', () => {
   test('script exit 3: failed, buildExitCode 3, after_script / *_on_failure / cleanup_file_variables still run', async (t) => {
     const sb = await sandbox(t);
-    const r = await runJob(sb.options({
-      hasCache: true,
-      hasArtifacts: true,
-      steps: { script: ['echo before', 'exit 3', 'echo never'], afterScript: ['echo "after: $CI_JOB_STATUS"'] },
-    }));
+    const r = await runJob(
+      sb.options({
+        hasCache: true,
+        hasArtifacts: true,
+        steps: { script: ['echo before', 'exit 3', 'echo never'], afterScript: ['echo "after: $CI_JOB_STATUS"'] },
+      }),
+    );
     assert.equal(r.status, 'failed');
     assert.equal(r.buildExitCode, 3);
-    assert.deepEqual(stageNames(r.stages).slice(6), ['build_script', 'after_script', 'archive_cache_on_failure', 'upload_artifacts_on_failure', 'cleanup_file_variables', 'cleanup']);
+    assert.deepEqual(stageNames(r.stages).slice(6), [
+      'build_script',
+      'after_script',
+      'archive_cache_on_failure',
+      'upload_artifacts_on_failure',
+      'cleanup_file_variables',
+      'cleanup',
+    ]);
     assert.equal(r.stages.find((s) => s.name === 'build_script')?.exitCode, 1);
     assert.match(r.jobLog, /before/);
     assert.doesNotMatch(r.jobLog, /^never$/m);
@@ -34,7 +43,16 @@ describe('run stages', () => {
     const sb = await sandbox(t);
     const r = await runJob(sb.options({ fakeEnv: { FAKE_RUN_EXIT: '2:get_sources' }, variables: { GET_SOURCES_ATTEMPTS: '2' } }));
     assert.equal(r.status, 'system_failure');
-    assert.deepEqual(stageNames(r.stages), ['config', 'prepare', 'prepare_script', 'get_sources', 'clear_worktree', 'get_sources', 'cleanup_file_variables', 'cleanup']);
+    assert.deepEqual(stageNames(r.stages), [
+      'config',
+      'prepare',
+      'prepare_script',
+      'get_sources',
+      'clear_worktree',
+      'get_sources',
+      'cleanup_file_variables',
+      'cleanup',
+    ]);
   });
 
   test('a failing cleanup never changes the status; its output goes to the runner log only', async (t) => {
@@ -57,7 +75,11 @@ describe('prepare attempts', () => {
     assert.equal(new Set(r.tmpDirs).size, 3);
     assert.deepEqual(await sb.leftovers(), []);
     const cleanups = (await sb.calls()).filter((c) => c.stage === 'cleanup');
-    assert.deepEqual(cleanups.map((c) => c.cwd), r.tmpDirs, 'each cleanup runs in its own attempt dir');
+    assert.deepEqual(
+      cleanups.map((c) => c.cwd),
+      r.tmpDirs,
+      'each cleanup runs in its own attempt dir',
+    );
     assert.equal(cleanups[0]?.env['FAKE_DRIVER_STATE'], `${r.tmpDirs[0]}/state`, 'cleanup gets job_env');
   });
 

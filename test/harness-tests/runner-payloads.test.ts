@@ -10,10 +10,35 @@ const JOB_INFO: Record<RunnerGeneration, string[]> = {
   '14.1': BASE_JOB_INFO,
   '16.11': [...BASE_JOB_INFO, 'time_in_queue_seconds', 'project_jobs_running_on_instance_runners_count'],
   '18.3': [...BASE_JOB_INFO, 'time_in_queue_seconds', 'project_jobs_running_on_instance_runners_count', 'queue_size', 'queue_depth'],
-  '18.5': [...BASE_JOB_INFO, 'project_full_path', 'namespace_id', 'root_namespace_id', 'organization_id', 'instance_id', 'instance_uuid', 'user_id',
-    'time_in_queue_seconds', 'project_jobs_running_on_instance_runners_count', 'queue_size', 'queue_depth'],
-  '19.0': [...BASE_JOB_INFO, 'pipeline_id', 'project_full_path', 'namespace_id', 'root_namespace_id', 'organization_id', 'instance_id', 'instance_uuid', 'user_id',
-    'time_in_queue_seconds', 'project_jobs_running_on_instance_runners_count', 'queue_size', 'queue_depth'],
+  '18.5': [
+    ...BASE_JOB_INFO,
+    'project_full_path',
+    'namespace_id',
+    'root_namespace_id',
+    'organization_id',
+    'instance_id',
+    'instance_uuid',
+    'user_id',
+    'time_in_queue_seconds',
+    'project_jobs_running_on_instance_runners_count',
+    'queue_size',
+    'queue_depth',
+  ],
+  '19.0': [
+    ...BASE_JOB_INFO,
+    'pipeline_id',
+    'project_full_path',
+    'namespace_id',
+    'root_namespace_id',
+    'organization_id',
+    'instance_id',
+    'instance_uuid',
+    'user_id',
+    'time_in_queue_seconds',
+    'project_jobs_running_on_instance_runners_count',
+    'queue_size',
+    'queue_depth',
+  ],
 };
 const BASE_GIT = ['repo_url', 'ref', 'sha', 'before_sha', 'ref_type', 'refspecs', 'depth'];
 const GIT_INFO: Record<RunnerGeneration, string[]> = {
@@ -23,7 +48,23 @@ const GIT_INFO: Record<RunnerGeneration, string[]> = {
   '18.5': [...BASE_GIT, 'repo_object_format', 'protected'],
   '19.0': [...BASE_GIT, 'repo_object_format', 'protected'],
 };
-const BASE_TOP = ['id', 'token', 'allow_git_fetch', 'job_info', 'git_info', 'runner_info', 'variables', 'steps', 'image', 'services', 'artifacts', 'cache', 'credentials', 'dependencies', 'features'];
+const BASE_TOP = [
+  'id',
+  'token',
+  'allow_git_fetch',
+  'job_info',
+  'git_info',
+  'runner_info',
+  'variables',
+  'steps',
+  'image',
+  'services',
+  'artifacts',
+  'cache',
+  'credentials',
+  'dependencies',
+  'features',
+];
 const TOP: Record<RunnerGeneration, string[]> = {
   '14.1': BASE_TOP,
   '16.11': BASE_TOP,
@@ -33,7 +74,7 @@ const TOP: Record<RunnerGeneration, string[]> = {
 };
 const sorted = (o: unknown) => Object.keys(o as object).sort();
 
-test('each generation writes its struct\'s keys, no more, no fewer', () => {
+test("each generation writes its struct's keys, no more, no fewer", () => {
   for (const gen of Object.keys(JOB_INFO) as RunnerGeneration[]) {
     const p = runnerPayload(gen, pipelineCase('branch'));
     assert.deepEqual(sorted(p.job_info), [...JOB_INFO[gen]].sort(), `job_info ${gen}`);

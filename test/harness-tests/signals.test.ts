@@ -10,12 +10,14 @@ test('cancel during build_script: SIGTERM reaches a child of the stage; after_sc
   const sb = await sandbox(t);
   const mark = join(sb.root, 'child-saw-term');
   const child = `bash -c 'trap "echo TERM > ${mark}; exit 0" TERM; echo child-ready; while true; do sleep 0.05; done'`;
-  const r = await runJob(sb.options({
-    cancelAfterMs: { stage: 'build_script', afterMs: 600 },
-    gracefulKillMs: 5000,
-    hasArtifacts: true,
-    steps: { script: [child, 'echo not-reached'], afterScript: ['echo "after: $CI_JOB_STATUS"'] },
-  }));
+  const r = await runJob(
+    sb.options({
+      cancelAfterMs: { stage: 'build_script', afterMs: 600 },
+      gracefulKillMs: 5000,
+      hasArtifacts: true,
+      steps: { script: [child, 'echo not-reached'], afterScript: ['echo "after: $CI_JOB_STATUS"'] },
+    }),
+  );
   assert.equal(r.status, 'canceled');
   assert.equal((await readFile(mark, 'utf8')).trim(), 'TERM', 'the stage child got SIGTERM');
   const build = r.stages.find((s) => s.name === 'build_script');
@@ -31,11 +33,13 @@ test('cancel during build_script: SIGTERM reaches a child of the stage; after_sc
 test('a stage group that ignores SIGTERM is SIGKILLed after gracefulKillMs', async (t) => {
   const sb = await sandbox(t);
   // The fake driver itself ignores SIGTERM and waits for bash; make bash ignore it too.
-  const r = await runJob(sb.options({
-    cancelAfterMs: { stage: 'build_script', afterMs: 300 },
-    gracefulKillMs: 300,
-    steps: { script: ["trap '' TERM; while true; do sleep 0.05; done"] },
-  }));
+  const r = await runJob(
+    sb.options({
+      cancelAfterMs: { stage: 'build_script', afterMs: 300 },
+      gracefulKillMs: 300,
+      steps: { script: ["trap '' TERM; while true; do sleep 0.05; done"] },
+    }),
+  );
   assert.equal(r.status, 'canceled');
   const build = r.stages.find((s) => s.name === 'build_script');
   assert.equal(build?.signal, 'SIGKILL');
@@ -44,11 +48,20 @@ test('a stage group that ignores SIGTERM is SIGKILLed after gracefulKillMs', asy
 
 test('cancel during prepare: no retry, cleanup runs, job canceled', async (t) => {
   const sb = await sandbox(t);
-  const r = await runJob(sb.options({
-    driver: { command: 'bash', args: ['-c', 'if [ "$1" = prepare ]; then sleep 30; fi; if [ "$1" = config ]; then echo "{\\"builds_dir\\":\\"$TMPDIR/b\\",\\"cache_dir\\":\\"$TMPDIR/c\\"}"; fi', 'driver'] },
-    cancelAfterMs: { stage: 'prepare', afterMs: 200 },
-    gracefulKillMs: 2000,
-  }));
+  const r = await runJob(
+    sb.options({
+      driver: {
+        command: 'bash',
+        args: [
+          '-c',
+          'if [ "$1" = prepare ]; then sleep 30; fi; if [ "$1" = config ]; then echo "{\\"builds_dir\\":\\"$TMPDIR/b\\",\\"cache_dir\\":\\"$TMPDIR/c\\"}"; fi',
+          'driver',
+        ],
+      },
+      cancelAfterMs: { stage: 'prepare', afterMs: 200 },
+      gracefulKillMs: 2000,
+    }),
+  );
   assert.equal(r.status, 'canceled');
   assert.equal(r.prepareAttempts, 1);
   assert.deepEqual(stageNames(r.stages), ['config', 'prepare', 'cleanup']);
@@ -58,17 +71,26 @@ test('cancel during prepare: no retry, cleanup runs, job canceled', async (t) =>
 test('kill -9 of the driver mid-prepare (via onStage) is an unknown failure and is retried', async (t) => {
   const sb = await sandbox(t);
   let killed = false;
-  const r = await runJob(sb.options({
-    driver: { command: 'bash', args: ['-c', 'if [ "$1" = prepare ]; then sleep 30; fi; if [ "$1" = config ]; then echo "{\\"builds_dir\\":\\"$TMPDIR/b\\",\\"cache_dir\\":\\"$TMPDIR/c\\"}"; fi', 'driver'] },
-    steps: { script: ['true'] },
-    onStage: (name, phase, { pid }) => {
-      if (name === 'prepare' && phase === 'start' && pid !== undefined) {
-        // The first attempt is killed; later ones too, so every attempt fails the same way.
-        killed = true;
-        process.kill(-pid, 'SIGKILL');
-      }
-    },
-  }));
+  const r = await runJob(
+    sb.options({
+      driver: {
+        command: 'bash',
+        args: [
+          '-c',
+          'if [ "$1" = prepare ]; then sleep 30; fi; if [ "$1" = config ]; then echo "{\\"builds_dir\\":\\"$TMPDIR/b\\",\\"cache_dir\\":\\"$TMPDIR/c\\"}"; fi',
+          'driver',
+        ],
+      },
+      steps: { script: ['true'] },
+      onStage: (name, phase, { pid }) => {
+        if (name === 'prepare' && phase === 'start' && pid !== undefined) {
+          // The first attempt is killed; later ones too, so every attempt fails the same way.
+          killed = true;
+          process.kill(-pid, 'SIGKILL');
+        }
+      },
+    }),
+  );
   assert.ok(killed);
   assert.equal(r.status, 'unknown_failure');
   assert.equal(r.prepareAttempts, 3);

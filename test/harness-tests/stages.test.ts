@@ -25,8 +25,18 @@ describe('stage order', () => {
     const sb = await sandbox(t);
     const r = await runJob(sb.options({ hasCache: true, hasArtifacts: true, steps: { script: ['true'], afterScript: ['echo "after: $CI_JOB_STATUS"'] } }));
     assert.deepEqual(stageNames(r.stages), [
-      'config', 'prepare', 'prepare_script', 'get_sources', 'restore_cache', 'download_artifacts', 'build_script',
-      'after_script', 'archive_cache', 'upload_artifacts_on_success', 'cleanup_file_variables', 'cleanup',
+      'config',
+      'prepare',
+      'prepare_script',
+      'get_sources',
+      'restore_cache',
+      'download_artifacts',
+      'build_script',
+      'after_script',
+      'archive_cache',
+      'upload_artifacts_on_success',
+      'cleanup_file_variables',
+      'cleanup',
     ]);
     assert.match(r.jobLog, /after: success/);
   });
@@ -35,7 +45,10 @@ describe('stage order', () => {
     const sb = await sandbox(t);
     const r = await runJob(sb.options({ hasCache: true }));
     const calls = await sb.calls();
-    assert.deepEqual(calls.map((c) => c.runStage ?? c.stage), stageNames(r.stages));
+    assert.deepEqual(
+      calls.map((c) => c.runStage ?? c.stage),
+      stageNames(r.stages),
+    );
     const [dir] = r.tmpDirs;
     assert.ok(dir);
     assert.match(dir, /\/custom-executor\d+$/);
@@ -59,12 +72,14 @@ describe('stage order', () => {
 describe('generated script', () => {
   test('runner format, mode 0700, exports quoted job variables, cds into the project dir', async (t) => {
     const sb = await sandbox(t);
-    const weird = "it's a \"test\"\n$HOME ü";
-    const r = await runJob(sb.options({
-      keepTmp: true,
-      variables: { WEIRD: weird },
-      steps: { script: [`printf '%s' "$WEIRD" > weird.out`, 'pwd > pwd.out'] },
-    }));
+    const weird = 'it\'s a "test"\n$HOME ü';
+    const r = await runJob(
+      sb.options({
+        keepTmp: true,
+        variables: { WEIRD: weird },
+        steps: { script: [`printf '%s' "$WEIRD" > weird.out`, 'pwd > pwd.out'] },
+      }),
+    );
     const [dir] = r.tmpDirs;
     assert.ok(dir);
     t.after(() => rm(dir, { recursive: true, force: true }));

@@ -38,7 +38,10 @@ export async function classify(outcome: ExecOutcome, buildExitCodeFile: string):
     case SYSTEM_FAILURE_EXIT_CODE:
       return { kind: 'system', message: 'exit status 2' };
     default:
-      return { kind: 'unknown', message: `unknown Custom executor executable exit code ${outcome.exitCode}; executable execution terminated with: exit status ${outcome.exitCode}` };
+      return {
+        kind: 'unknown',
+        message: `unknown Custom executor executable exit code ${outcome.exitCode}; executable execution terminated with: exit status ${outcome.exitCode}`,
+      };
   }
 }
 

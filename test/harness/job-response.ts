@@ -43,7 +43,11 @@ export interface JobResponse {
 const pub = (key: string, value: string): JobVariable => ({ key, value, public: true, masked: false });
 
 function slug(ref: string): string {
-  return ref.toLowerCase().replace(/[^a-z0-9]/g, '-').slice(0, 63).replace(/^-+|-+$/g, '');
+  return ref
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '-')
+    .slice(0, 63)
+    .replace(/^-+|-+$/g, '');
 }
 
 export function buildJobResponse(input: JobResponseInput = {}): JobResponse {

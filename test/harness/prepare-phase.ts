@@ -34,7 +34,15 @@ async function newExecutorDir(job: JobState): Promise<string> {
 /** One attempt: config (stdout must be one JSON document), then prepare with config's job_env. */
 async function attempt(job: JobState, dir: string): Promise<{ failure?: Failure; executor?: PreparedExecutor; cleanupEnv: Record<string, string> }> {
   const configEnv = driverEnv(job.runnerEnv, dir, undefined, [...runnerVariables(undefined, 'running'), ...job.facts.variables]);
-  const cfg = await invoke(job, { name: 'config', stageArgs: ['config'], dir, env: configEnv, sink: 'config', timeoutMs: DEFAULT_EXEC_TIMEOUT_MS, cancellable: true });
+  const cfg = await invoke(job, {
+    name: 'config',
+    stageArgs: ['config'],
+    dir,
+    env: configEnv,
+    sink: 'config',
+    timeoutMs: DEFAULT_EXEC_TIMEOUT_MS,
+    cancellable: true,
+  });
   const cfgFailure = await classify(cfg.outcome, buildExitCodeFile(dir));
   if (cfgFailure) return { failure: cfgFailure, cleanupEnv: configEnv };
   const parsed = parseConfigOutput(cfg.stdout);

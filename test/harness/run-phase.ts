@@ -18,7 +18,14 @@ function createStageRunner(job: JobState, ex: PreparedExecutor) {
   /** Generated script in a new scriptNNN dir, then `run_exec <run_args> <script> <stage>`. */
   async function runStage(stage: string): Promise<Failure | undefined> {
     const vars = variables();
-    const body = stageBody(stage, { variables: vars, projectDir: ex.projectDir, hostname: ex.config.hostname, steps: job.opts.steps, sha: job.facts.sha, ref: job.facts.ref });
+    const body = stageBody(stage, {
+      variables: vars,
+      projectDir: ex.projectDir,
+      hostname: ex.config.hostname,
+      steps: job.opts.steps,
+      sha: job.facts.sha,
+      ref: job.facts.ref,
+    });
     const script = await writeStageScript(ex.dir, body);
     const { outcome } = await invoke(job, {
       name: stage,

@@ -58,22 +58,71 @@ export function pipelineCase(kind: PipelineKind, o: CaseOptions = {}): PipelineC
   const parent = { ...PARENT, path: parentPath };
   const fork = { ...FORK, path: forkPath };
   const branch = o.sourceBranch ?? 'main';
-  const common = { jobId: o.jobId ?? 5001, pipelineId: o.pipelineId ?? 801, sha: SHA, beforeSha: '0000000000000000000000000000000000000000', user: { id: 5, login: 'alice' } };
+  const common = {
+    jobId: o.jobId ?? 5001,
+    pipelineId: o.pipelineId ?? 801,
+    sha: SHA,
+    beforeSha: '0000000000000000000000000000000000000000',
+    user: { id: 5, login: 'alice' },
+  };
   switch (kind) {
     case 'branch':
       return { ...common, kind, project: parent, ref: branch, refType: 'branch', sourceRef: branch, protected: o.protected ?? true, pipelineSource: 'push' };
     case 'tag':
       return { ...common, kind, project: parent, ref: 'v1.2.0', refType: 'tag', sourceRef: 'v1.2.0', protected: o.protected ?? true, pipelineSource: 'push' };
     case 'detached-mr':
-      return { ...common, kind, project: parent, ref: 'refs/merge-requests/7/head', refType: 'branch', sourceRef: branch, protected: o.protected ?? false, pipelineSource: 'merge_request_event', mrIid: 7 };
+      return {
+        ...common,
+        kind,
+        project: parent,
+        ref: 'refs/merge-requests/7/head',
+        refType: 'branch',
+        sourceRef: branch,
+        protected: o.protected ?? false,
+        pipelineSource: 'merge_request_event',
+        mrIid: 7,
+      };
     case 'merged-results':
-      return { ...common, kind, project: parent, ref: 'refs/merge-requests/7/merge', refType: 'branch', sourceRef: branch, protected: o.protected ?? false, pipelineSource: 'merge_request_event', mrIid: 7, sha: MERGE_SHA };
+      return {
+        ...common,
+        kind,
+        project: parent,
+        ref: 'refs/merge-requests/7/merge',
+        refType: 'branch',
+        sourceRef: branch,
+        protected: o.protected ?? false,
+        pipelineSource: 'merge_request_event',
+        mrIid: 7,
+        sha: MERGE_SHA,
+      };
     case 'fork-mr-in-fork':
       // The pipeline runs in the fork on the fork's branch; the fork may protect its own "main".
-      return { ...common, kind, project: fork, ref: branch, refType: 'branch', sourceRef: branch, protected: o.protected ?? true, pipelineSource: 'merge_request_event', mrIid: 9, user: { id: 66, login: 'mallory' } };
+      return {
+        ...common,
+        kind,
+        project: fork,
+        ref: branch,
+        refType: 'branch',
+        sourceRef: branch,
+        protected: o.protected ?? true,
+        pipelineSource: 'merge_request_event',
+        mrIid: 9,
+        user: { id: 66, login: 'mallory' },
+      };
     case 'fork-mr-in-parent':
       // A parent member clicked "Run pipeline": the parent runs the fork's code; never protected.
-      return { ...common, kind, project: parent, sourceProject: fork, ref: 'refs/merge-requests/9/head', refType: 'branch', sourceRef: branch, protected: false, pipelineSource: 'merge_request_event', mrIid: 9 };
+      return {
+        ...common,
+        kind,
+        project: parent,
+        sourceProject: fork,
+        ref: 'refs/merge-requests/9/head',
+        refType: 'branch',
+        sourceRef: branch,
+        protected: false,
+        pipelineSource: 'merge_request_event',
+        mrIid: 9,
+      };
   }
 }
 

@@ -3,8 +3,15 @@
 const LITERAL = /^[,\-./0-9@A-Z_a-z]$/;
 const NEEDS_QUOTE = new Set(' !"#$%&()*+:;<=>?[]^`{|}~'.split(''));
 const NAMED: Record<number, string> = {
-  0x07: '\\a', 0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0b: '\\v', 0x0c: '\\f', 0x0d: '\\r',
-  0x27: "\\'", 0x5c: '\\\\',
+  0x07: '\\a',
+  0x08: '\\b',
+  0x09: '\\t',
+  0x0a: '\\n',
+  0x0b: '\\v',
+  0x0c: '\\f',
+  0x0d: '\\r',
+  0x27: "\\'",
+  0x5c: '\\\\',
 };
 
 /**

@@ -57,13 +57,20 @@ export async function startIssuer(keys: SigningKey[]): Promise<FakeIssuer> {
     hits,
     keysHits: () => hits.get('/oauth/discovery/keys') ?? 0,
     total: () => [...hits.values()].reduce((a, b) => a + b, 0),
-    setKeys: (k) => { current = k; },
-    failWith: (s) => { failing = s; },
-    setJwksUri: (u) => { jwksUriOverride = u; },
-    close: () => new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((err) => (err ? reject(err) : resolve()));
-    }),
+    setKeys: (k) => {
+      current = k;
+    },
+    failWith: (s) => {
+      failing = s;
+    },
+    setJwksUri: (u) => {
+      jwksUriOverride = u;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
   };
 }
 

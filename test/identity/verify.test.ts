@@ -30,7 +30,12 @@ function verify(token: string, keys = source(), now = NOW) {
 /** Asserts a refusal of the given kind whose message matches, and that the message never carries the token. */
 async function refused(p: Promise<unknown>, token: string, kind: typeof BuildFailure | typeof SystemFailure, pattern: RegExp): Promise<Error> {
   let caught: unknown;
-  await p.then(() => assert.fail('expected a refusal'), (e: unknown) => { caught = e; });
+  await p.then(
+    () => assert.fail('expected a refusal'),
+    (e: unknown) => {
+      caught = e;
+    },
+  );
   assert.ok(caught instanceof kind, `expected ${kind.name}, got ${String(caught)}`);
   const msg = (caught as Error).message;
   assert.match(msg, pattern);
@@ -77,7 +82,13 @@ describe('verifyIdToken', () => {
     const token = await mint(key, gitlabClaims(`${gl.url}/`, AUD));
     const v = await verifyIdToken(token, { issuer: gl.url, audience: AUD, keys: source(), clockSkewSeconds: 0, now: () => NOW });
     assert.equal(v.claims.project_path, 'group/app');
-    const v2 = await verifyIdToken(await mint(key, gitlabClaims(gl.url, AUD)), { issuer: `${gl.url}/`, audience: AUD, keys: source(), clockSkewSeconds: 0, now: () => NOW });
+    const v2 = await verifyIdToken(await mint(key, gitlabClaims(gl.url, AUD)), {
+      issuer: `${gl.url}/`,
+      audience: AUD,
+      keys: source(),
+      clockSkewSeconds: 0,
+      now: () => NOW,
+    });
     assert.equal(v2.claims.project_path, 'group/app');
   });
 
@@ -141,7 +152,12 @@ describe('verifyIdToken', () => {
     const before = gl.total();
     for (let i = 0; i < 5; i++) {
       const bogus = await mint(foreign, gitlabClaims(gl.url, AUD), { kid: `bogus-${i}` });
-      await refused(verify(bogus, source({ now: () => new Date(NOW.getTime() + 5_000) })), bogus, BuildFailure, /fetched 5 s ago, so they are not fetched again yet/);
+      await refused(
+        verify(bogus, source({ now: () => new Date(NOW.getTime() + 5_000) })),
+        bogus,
+        BuildFailure,
+        /fetched 5 s ago, so they are not fetched again yet/,
+      );
     }
     assert.equal(gl.total(), before, 'no request to GitLab');
   });
@@ -187,7 +203,8 @@ describe('verifyIdToken', () => {
       await refused(verify(junk), junk, BuildFailure, /empty|not a JWT|header is not valid/);
     }
     const signedJunk = await new CompactSign(new TextEncoder().encode('not a claims set'))
-      .setProtectedHeader({ alg: 'RS256', kid: key.kid }).sign(key.privateKey);
+      .setProtectedHeader({ alg: 'RS256', kid: key.kid })
+      .sign(key.privateKey);
     await refused(verify(signedJunk), signedJunk, BuildFailure, /malformed/);
   });
 });

@@ -27,5 +27,12 @@ test('on this host: a job group holds a process and its children, and killAndRem
   await joinCgroup(dir, child.pid as number);
   await killAndRemoveCgroup(dir);
   await exited;
-  assert.equal(await access(dir).then(() => true, () => false), false, 'the group was not removed');
+  assert.equal(
+    await access(dir).then(
+      () => true,
+      () => false,
+    ),
+    false,
+    'the group was not removed',
+  );
 });

@@ -39,7 +39,9 @@ describe('verifyImdsBlock judging nft output', () => {
     rule({ counter: { packets: 0, bytes: 0 } }, skuid(1001), daddr('ip6', { set: BLOCKED_IPV6 }), { drop: null }),
     rule(skuid(1002), daddr('ip6', { set: BLOCKED_IPV6 }), { reject: null }),
   ];
-  const fake = (items: unknown[], exitCode = 0): CommandRunner => async () => ({ exitCode, stdout: JSON.stringify({ nftables: [{ metainfo: {} }, chain, ...items] }), stderr: 'no such table' });
+  const fake =
+    (items: unknown[], exitCode = 0): CommandRunner =>
+    async () => ({ exitCode, stdout: JSON.stringify({ nftables: [{ metainfo: {} }, chain, ...items] }), stderr: 'no such table' });
 
   test('ok when every uid is blocked from every address', async () => {
     assert.deepEqual(await verifyImdsBlock([1001, 1002], { run: fake(full) }), { ok: true });
@@ -141,7 +143,26 @@ describe('IMDS block inside a network namespace', async () => {
     assert.equal(await listing(), first);
 
     await run('nft', ['flush', 'chain', 'inet', table, 'imds_output']);
-    await run('nft', ['add', 'rule', 'inet', table, 'imds_output', 'meta', 'skuid', String(user.uid), 'ip', 'daddr', '169.254.169.254', 'meta', 'l4proto', 'tcp', 'reject', 'with', 'tcp', 'reset']);
+    await run('nft', [
+      'add',
+      'rule',
+      'inet',
+      table,
+      'imds_output',
+      'meta',
+      'skuid',
+      String(user.uid),
+      'ip',
+      'daddr',
+      '169.254.169.254',
+      'meta',
+      'l4proto',
+      'tcp',
+      'reject',
+      'with',
+      'tcp',
+      'reset',
+    ]);
     const weak = await verifyImdsBlock([user.uid], { run, table });
     assert.equal(weak.ok, false);
 

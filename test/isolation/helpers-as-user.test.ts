@@ -11,7 +11,7 @@ import { tasksOfUid } from '../../src/isolation/uid-tasks.js';
 
 const user = { name: 'jobrole-job1', uid: 990, gid: 985, home: '/var/lib/jobrole/home/jobrole-job1' };
 
-test('runAsJobUser drops to the user and passes only the helper environment, nothing of the driver\'s', async () => {
+test("runAsJobUser drops to the user and passes only the helper environment, nothing of the driver's", async () => {
   process.env.CUSTOM_ENV_CI_JOB_TOKEN = 'glcbt-should-not-pass';
   process.env.AWS_SECRET_ACCESS_KEY = 'driver-secret';
   let seen: { file: string; args: readonly string[]; opts: CommandOptions | undefined } | undefined;

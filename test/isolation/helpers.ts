@@ -40,7 +40,10 @@ export async function removeUsers(names: string[]): Promise<void> {
 }
 
 export async function createNetns(name: string): Promise<void> {
-  for (const args of [['netns', 'add', name], ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']]) {
+  for (const args of [
+    ['netns', 'add', name],
+    ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up'],
+  ]) {
     const r = await runCommand('ip', args);
     if (r.exitCode !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
   }

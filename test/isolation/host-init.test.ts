@@ -49,8 +49,14 @@ describe('hostInit', async () => {
 
   test('sets everything up, and a second run finds it all in place', { skip: reason ?? false }, async () => {
     const first = await hostInit(opts, { run, nftTable: table });
-    assert.ok(first.some((l) => l.startsWith(`created job user ${prefix}1`)), first.join('\n'));
-    assert.ok(first.some((l) => l.startsWith(`IMDS firewall block (nft table inet ${table}) installed`)), first.join('\n'));
+    assert.ok(
+      first.some((l) => l.startsWith(`created job user ${prefix}1`)),
+      first.join('\n'),
+    );
+    assert.ok(
+      first.some((l) => l.startsWith(`IMDS firewall block (nft table inet ${table}) installed`)),
+      first.join('\n'),
+    );
     const second = await hostInit(opts, { run, nftTable: table });
     assert.equal(second.length, first.length);
     for (const l of second) assert.match(l, /in place/);
@@ -74,7 +80,10 @@ describe('hostInit', async () => {
     await chmod(opts.stateDir, 0o755);
     await chmod(opts.configPath!, 0o666);
     const lines = await hostInit(opts, { run, nftTable: table });
-    assert.ok(lines.some((l) => l.startsWith(`state dir ${opts.stateDir} fixed (root, 0711`)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith(`state dir ${opts.stateDir} fixed (root, 0711`)),
+      lines.join('\n'),
+    );
     assert.deepEqual(await owner(opts.stateDir), { uid: 0, mode: 0o711 });
     assert.ok(lines.some((l) => /^warning: config .* writable by group or others/.test(l)));
     assert.ok(lines.some((l) => /^warning: config .* readable by others/.test(l)));
@@ -84,38 +93,53 @@ describe('hostInit', async () => {
   test('a state dir holding the builds dir stays enterable (0711) but not listable', { skip: reason ?? false }, async () => {
     const nestedState = join(root!, 'nested');
     const lines = await hostInit({ ...opts, stateDir: nestedState, buildsDir: join(nestedState, 'builds') }, { run, nftTable: table });
-    assert.ok(lines.some((l) => l.startsWith(`state dir ${nestedState} created (root, 0711`)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith(`state dir ${nestedState} created (root, 0711`)),
+      lines.join('\n'),
+    );
     assert.deepEqual(await owner(nestedState), { uid: 0, mode: 0o711 });
   });
 
-  test('an audit log directly inside an existing shared directory: the directory is checked, never chowned or chmodded', { skip: reason ?? false }, async () => {
-    const shared = join(root!, 'var-log');
-    await mkdir(shared, { mode: 0o755 });
-    await chmod(shared, 0o755);
-    await writeFile(join(shared, 'syslog'), 'other software lives here\n');
-    const lines = await hostInit({ ...opts, auditLog: join(shared, 'jobrole-audit.jsonl') }, { run, nftTable: table });
-    assert.ok(lines.some((l) => l === `the audit log dir ${shared} is a shared directory: checked, left as it is (root, mode 0755)`), lines.join('\n'));
-    assert.deepEqual(await owner(shared), { uid: 0, mode: 0o755 }, 'host init left the shared directory alone');
+  test(
+    'an audit log directly inside an existing shared directory: the directory is checked, never chowned or chmodded',
+    { skip: reason ?? false },
+    async () => {
+      const shared = join(root!, 'var-log');
+      await mkdir(shared, { mode: 0o755 });
+      await chmod(shared, 0o755);
+      await writeFile(join(shared, 'syslog'), 'other software lives here\n');
+      const lines = await hostInit({ ...opts, auditLog: join(shared, 'jobrole-audit.jsonl') }, { run, nftTable: table });
+      assert.ok(
+        lines.some((l) => l === `the audit log dir ${shared} is a shared directory: checked, left as it is (root, mode 0755)`),
+        lines.join('\n'),
+      );
+      assert.deepEqual(await owner(shared), { uid: 0, mode: 0o755 }, 'host init left the shared directory alone');
 
-    // The real /var/log, as on a real host: only looked at.
-    const before = await lstat('/var/log');
-    const safe = before.uid === 0 && (before.mode & 0o022) === 0;
-    const real = hostInit({ ...opts, auditLog: '/var/log/jobrole-audit.jsonl' }, { run, nftTable: table });
-    if (safe) assert.ok((await real).some((l) => /^the audit log dir \/var\/log is a shared directory: checked, left as it is/.test(l)));
-    else await assert.rejects(real, /not jobrole's own directory/);
-    const after = await lstat('/var/log');
-    assert.deepEqual([after.uid, after.gid, after.mode], [before.uid, before.gid, before.mode], '/var/log is unchanged');
-  });
+      // The real /var/log, as on a real host: only looked at.
+      const before = await lstat('/var/log');
+      const safe = before.uid === 0 && (before.mode & 0o022) === 0;
+      const real = hostInit({ ...opts, auditLog: '/var/log/jobrole-audit.jsonl' }, { run, nftTable: table });
+      if (safe) assert.ok((await real).some((l) => /^the audit log dir \/var\/log is a shared directory: checked, left as it is/.test(l)));
+      else await assert.rejects(real, /not jobrole's own directory/);
+      const after = await lstat('/var/log');
+      assert.deepEqual([after.uid, after.gid, after.mode], [before.uid, before.gid, before.mode], '/var/log is unchanged');
+    },
+  );
 
   test('an unsafe shared directory is refused with what to change, and left as it was', { skip: reason ?? false }, async () => {
     const open = join(root!, 'open-tmp');
     await mkdir(open);
     await chmod(open, 0o1777);
-    await assert.rejects(hostInit({ ...opts, auditLog: join(open, 'audit.jsonl') }, { run, nftTable: table }),
-      /\[driver\]\.audit_log: .*open-tmp is writable by group or others \(mode 1777\) and is not jobrole's own directory, so host init does not change it; anyone who can write there could replace the audit log: use a directory of its own/);
+    await assert.rejects(
+      hostInit({ ...opts, auditLog: join(open, 'audit.jsonl') }, { run, nftTable: table }),
+      /\[driver\]\.audit_log: .*open-tmp is writable by group or others \(mode 1777\) and is not jobrole's own directory, so host init does not change it; anyone who can write there could replace the audit log: use a directory of its own/,
+    );
     assert.deepEqual(await owner(open), { uid: 0, mode: 0o1777 });
     const tmpBefore = await lstat('/tmp');
-    await assert.rejects(hostInit({ ...opts, buildsDir: '/tmp' }, { run, nftTable: table }), /\[driver\]\.builds_dir = "\/tmp" is a directory the whole host shares/);
+    await assert.rejects(
+      hostInit({ ...opts, buildsDir: '/tmp' }, { run, nftTable: table }),
+      /\[driver\]\.builds_dir = "\/tmp" is a directory the whole host shares/,
+    );
     assert.equal((await lstat('/tmp')).mode, tmpBefore.mode, '/tmp is unchanged');
   });
 });

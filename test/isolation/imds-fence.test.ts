@@ -35,7 +35,13 @@ describe('ensureImdsFenced', () => {
 
   test('an install that fails, or a block still missing after it, is an error naming why', async () => {
     await assert.rejects(
-      ensureImdsFenced(config, { jobUids: uids, verify: async () => ({ ok: false, problem: 'table missing' }), install: async () => { throw new Error('nft: Operation not permitted'); } }),
+      ensureImdsFenced(config, {
+        jobUids: uids,
+        verify: async () => ({ ok: false, problem: 'table missing' }),
+        install: async () => {
+          throw new Error('nft: Operation not permitted');
+        },
+      }),
       /not in place \(table missing\) and re-installing it failed: nft: Operation not permitted/,
     );
     await assert.rejects(

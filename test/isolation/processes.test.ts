@@ -86,14 +86,14 @@ describe('killUserProcesses on this host', async () => {
     await removeDir(root);
   });
 
-  test('leaves none of a job\'s processes, detached and forking ones included; root\'s sleep untouched', { skip: reason ?? false }, async () => {
+  test("leaves none of a job's processes, detached and forking ones included; root's sleep untouched", { skip: reason ?? false }, async () => {
     assert.ok(user !== undefined);
     const rootSleep = spawn('sleep', ['9999'], { stdio: 'ignore' });
     children.push(rootSleep);
     const job = [
       'sleep 9999 &',
       'setsid nohup sleep 9999 >/dev/null 2>&1 &',
-      "bash -c 'trap \"\" TERM; while :; do sleep 9999 & sleep 0.02; done' >/dev/null 2>&1 &", // ignores SIGTERM, keeps forking
+      'bash -c \'trap "" TERM; while :; do sleep 9999 & sleep 0.02; done\' >/dev/null 2>&1 &', // ignores SIGTERM, keeps forking
       'wait',
     ].join('\n');
     const jobShell = spawn('setpriv', [...dropPrivilegeArgs(user.uid, user.gid), 'bash', '-c', job], { stdio: 'ignore', detached: true, cwd: '/' });

@@ -16,7 +16,17 @@ describe('jobSpawnSpec', () => {
   test('with a user: setpriv to its ids, no groups or capabilities, then bash; its own HOME/USER/LOGNAME/TMPDIR', () => {
     const spec = jobSpawnSpec(user, { PATH: '/usr/bin:/bin', HOME: '/root', CI_JOB_ID: '7' }, '/builds/slot1');
     assert.equal(spec.command, 'setpriv');
-    assert.deepEqual(spec.args, ['--reuid=990', '--regid=985', '--clear-groups', '--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', 'bash']);
+    assert.deepEqual(spec.args, [
+      '--reuid=990',
+      '--regid=985',
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--ambient-caps=-all',
+      '--bounding-set=-all',
+      '--no-new-privs',
+      '--',
+      'bash',
+    ]);
     assert.deepEqual(spec.env, { PATH: '/usr/bin:/bin', HOME: user.home, CI_JOB_ID: '7', USER: user.name, LOGNAME: user.name, TMPDIR: `${user.home}/tmp` });
     assert.equal(spec.cwd, '/builds/slot1');
   });

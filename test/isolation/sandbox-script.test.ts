@@ -8,7 +8,11 @@ const base = {
   stage: '/var/lib/jobrole/jobs/1-aaaaaaaaaaaa/sandbox',
   tmpSize: '1G',
   user: { uid: 990, gid: 985, home: '/var/lib/jobrole/home/jobrole-job1' },
-  keep: [{ path: '/var/lib/jobrole/builds/slot1' }, { path: '/var/lib/jobrole/cache/slot1' }, { path: '/var/lib/jobrole/files/1-aaaaaaaaaaaa', readOnly: true }],
+  keep: [
+    { path: '/var/lib/jobrole/builds/slot1' },
+    { path: '/var/lib/jobrole/cache/slot1' },
+    { path: '/var/lib/jobrole/files/1-aaaaaaaaaaaa', readOnly: true },
+  ],
   hide: ['/var/lib/jobrole', '/var/lib/jobrole/builds', '/var/lib/jobrole/cache', '/var/lib/jobrole/home'],
   readOnly: ['/', '/dev', '/run'],
 };

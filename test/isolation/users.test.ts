@@ -47,12 +47,18 @@ describe('job users on this host', async () => {
   test('ensureJobUsers twice gives the same users, private homes, no extra groups', { skip: reason ?? false }, async () => {
     const first: string[] = [];
     users = await ensureJobUsers({ prefix, slots: 2, homeRoot }, { log: (l) => first.push(l) });
-    assert.deepEqual(users.map((u) => u.name), [`${prefix}1`, `${prefix}2`]);
+    assert.deepEqual(
+      users.map((u) => u.name),
+      [`${prefix}1`, `${prefix}2`],
+    );
     assert.ok(first.some((l) => l.startsWith(`created job user ${prefix}1`)));
     const second: string[] = [];
     const again = await ensureJobUsers({ prefix, slots: 2, homeRoot }, { log: (l) => second.push(l) });
     assert.deepEqual(again, users);
-    assert.ok(second.every((l) => l.endsWith('in place')), second.join('\n'));
+    assert.ok(
+      second.every((l) => l.endsWith('in place')),
+      second.join('\n'),
+    );
     for (const u of users) {
       assert.notEqual(u.uid, 0);
       assert.equal(u.home, join(homeRoot, u.name));
@@ -112,6 +118,10 @@ describe('job users on this host', async () => {
     assert.deepEqual(await readdir(precious), ['keep'], 'link target untouched');
     assert.equal(await readFile(join(precious, 'keep'), 'utf8'), 'root data');
     assert.equal((await stat(precious)).uid, 0);
-    assert.deepEqual((await readdir(homeRoot)).filter((n) => n.includes('.trash-')), [], 'no moved-aside home left');
+    assert.deepEqual(
+      (await readdir(homeRoot)).filter((n) => n.includes('.trash-')),
+      [],
+      'no moved-aside home left',
+    );
   });
 });

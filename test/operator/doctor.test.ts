@@ -13,8 +13,12 @@ import { runDoctor, type DoctorDeps } from '../../src/operator/doctor.js';
 import { startAwsEmulator, type AwsEmulator } from '../fakes/aws-emulator.js';
 
 let emu: AwsEmulator;
-before(async () => { emu = await startAwsEmulator(); });
-after(async () => { await emu.stop(); });
+before(async () => {
+  emu = await startAwsEmulator();
+});
+after(async () => {
+  await emu.stop();
+});
 
 const UID = 51001;
 /** getent knows the job users only when `users` is true; nft has no jobrole table. */
@@ -34,7 +38,8 @@ function fakeRun(users: boolean): CommandRunner {
 async function setup(t: { after: (fn: () => Promise<void>) => void }, extra = '') {
   const dir = await mkdtemp(join(tmpdir(), 'jobrole-doctor-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const config = parseConfigText(`
+  const config = parseConfigText(
+    `
 [driver]
 state_dir = "${dir}/state"
 builds_dir = "${dir}/builds"
@@ -45,7 +50,9 @@ slots = 2
 [aws]
 region = "${emu.region}"
 ${extra}
-`, join(dir, 'config.toml'));
+`,
+    join(dir, 'config.toml'),
+  );
   const creds = { accessKeyId: emu.host.accessKeyId, secretAccessKey: emu.host.secretAccessKey };
   const deps: DoctorDeps = {
     sts: async () => new STSClient({ region: emu.region, endpoint: emu.endpoint, maxAttempts: 1, credentials: creds }),
@@ -101,14 +108,20 @@ test('GetCallerIdentity failure is a FAIL line with advice', async (t) => {
   const s = await setup(t, '[job]\nisolation = "none"');
   emu.faults.deny('GetCallerIdentity', 1);
   const denied = await runDoctor({ config: s.config }, s.deps);
-  assert.match(find(denied.lines, /host credentials/) ?? '', /^FAIL host credentials: sts:GetCallerIdentity failed in us-east-1 \(AccessDenied: .* \(AWS request id [\w-]+\)\): the call is denied/);
+  assert.match(
+    find(denied.lines, /host credentials/) ?? '',
+    /^FAIL host credentials: sts:GetCallerIdentity failed in us-east-1 \(AccessDenied: .* \(AWS request id [\w-]+\)\): the call is denied/,
+  );
   assert.equal(denied.ok, false);
   const noCreds: DoctorDeps = {
     ...s.deps,
-    sts: async () => new STSClient({
-      region: emu.region, endpoint: emu.endpoint, maxAttempts: 1,
-      credentials: () => Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })),
-    }),
+    sts: async () =>
+      new STSClient({
+        region: emu.region,
+        endpoint: emu.endpoint,
+        maxAttempts: 1,
+        credentials: () => Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })),
+      }),
   };
   const none = await runDoctor({ config: s.config }, noCreds);
   assert.match(find(none.lines, /host credentials/) ?? '', /^FAIL .*CredentialsProviderError.*attach an instance profile/);
@@ -126,41 +139,55 @@ test('dry-run roles: a real AssumeRole per role, opt-in; a denied one fails nami
   const before = emu.sessions.length;
   const r = await runDoctor({ config: s.config, dryRunRoles: true }, s.deps);
   assert.ok(find(r.lines, /^PASS role "ok" assumable from here \(arn:aws:sts::\d+:assumed-role\/doctor-ok\/jobrole-doctor, 900 s/), r.lines.join('\n'));
-  assert.ok(find(r.lines, /^FAIL role "denied" .*AssumeRole failed \(AccessDenied: .*its trust policy must allow .* sts:AssumeRole, sts:TagSession, sts:SetSourceIdentity/), r.lines.join('\n'));
+  assert.ok(
+    find(
+      r.lines,
+      /^FAIL role "denied" .*AssumeRole failed \(AccessDenied: .*its trust policy must allow .* sts:AssumeRole, sts:TagSession, sts:SetSourceIdentity/,
+    ),
+    r.lines.join('\n'),
+  );
   const issued = emu.sessions.slice(before);
   assert.equal(issued.length, 1);
   assert.ok(!r.lines.join('\n').includes(issued[0]?.accessKeyId ?? 'none'), 'the credentials are never printed');
 });
 
-test('host setup: users, directories with owners and modes, and a missing firewall rule', { skip: process.getuid?.() !== 0 && 'needs root to chown' }, async (t) => {
-  const s = await setup(t);
-  const d = s.config.driver;
-  const mk = async (p: string, uid: number, mode: number) => { await mkdir(p, { recursive: true }); await chown(p, uid, uid); await chmod(p, mode); };
-  await mk(d.state_dir, 0, 0o711);
-  await mk(join(s.dir, 'audit'), 0, 0o700);
-  await mk(d.home_dir, 0, 0o755);
-  for (const base of [d.builds_dir, d.cache_dir]) {
-    await mk(base, 0, 0o755);
-    for (const slot of [1, 2]) await mk(join(base, `slot${slot}`), UID + slot, 0o700);
-  }
-  const deps = { ...s.deps, run: fakeRun(true) };
-  const good = await runDoctor({ config: s.config }, deps);
-  assert.ok(find(good.lines, /^PASS job users exist for all 2 slots \(jobrole-job1 uid 51002, jobrole-job2 uid 51003\)/), good.lines.join('\n'));
-  assert.ok(find(good.lines, /^PASS directories: 9 in place/), good.lines.join('\n'));
-  assert.ok(find(good.lines, /^FAIL IMDS firewall rule: .*run `jobrole host init`/), good.lines.join('\n'));
-  await chmod(join(d.builds_dir, 'slot2'), 0o755);
-  await chown(join(d.cache_dir, 'slot1'), 0, 0);
-  const bad = await runDoctor({ config: s.config }, deps);
-  assert.ok(find(bad.lines, /^FAIL builds dir .*\/builds\/slot2: mode 0755, expected 0700: run `jobrole host init`/), bad.lines.join('\n'));
-  assert.ok(find(bad.lines, /^FAIL cache dir .*\/cache\/slot1: owned by 0:0, expected jobrole-job1 \(51002:51002\)/), bad.lines.join('\n'));
-  // The audit log in a shared directory (like /var/log, root 0755) is fine; one others can write is not.
-  await chmod(join(s.dir, 'audit'), 0o755);
-  const shared = await runDoctor({ config: s.config }, deps);
-  assert.ok(!find(shared.lines, /^FAIL audit log dir/), shared.lines.join('\n'));
-  await chmod(join(s.dir, 'audit'), 0o777);
-  const open = await runDoctor({ config: s.config }, deps);
-  assert.ok(find(open.lines, /^FAIL audit log dir .*\/audit: mode 0777 is writable by group or others/), open.lines.join('\n'));
-});
+test(
+  'host setup: users, directories with owners and modes, and a missing firewall rule',
+  { skip: process.getuid?.() !== 0 && 'needs root to chown' },
+  async (t) => {
+    const s = await setup(t);
+    const d = s.config.driver;
+    const mk = async (p: string, uid: number, mode: number) => {
+      await mkdir(p, { recursive: true });
+      await chown(p, uid, uid);
+      await chmod(p, mode);
+    };
+    await mk(d.state_dir, 0, 0o711);
+    await mk(join(s.dir, 'audit'), 0, 0o700);
+    await mk(d.home_dir, 0, 0o755);
+    for (const base of [d.builds_dir, d.cache_dir]) {
+      await mk(base, 0, 0o755);
+      for (const slot of [1, 2]) await mk(join(base, `slot${slot}`), UID + slot, 0o700);
+    }
+    const deps = { ...s.deps, run: fakeRun(true) };
+    const good = await runDoctor({ config: s.config }, deps);
+    assert.ok(find(good.lines, /^PASS job users exist for all 2 slots \(jobrole-job1 uid 51002, jobrole-job2 uid 51003\)/), good.lines.join('\n'));
+    assert.ok(find(good.lines, /^PASS directories: 9 in place/), good.lines.join('\n'));
+    assert.ok(find(good.lines, /^FAIL IMDS firewall rule: .*run `jobrole host init`/), good.lines.join('\n'));
+    await chmod(join(d.builds_dir, 'slot2'), 0o755);
+    await chown(join(d.cache_dir, 'slot1'), 0, 0);
+    const bad = await runDoctor({ config: s.config }, deps);
+    assert.ok(find(bad.lines, /^FAIL builds dir .*\/builds\/slot2: mode 0755, expected 0700: run `jobrole host init`/), bad.lines.join('\n'));
+    assert.ok(find(bad.lines, /^FAIL cache dir .*\/cache\/slot1: owned by 0:0, expected jobrole-job1 \(51002:51002\)/), bad.lines.join('\n'));
+    // The audit log in a shared directory (like /var/log, root 0755) is fine; one others can write is not.
+    await chmod(join(s.dir, 'audit'), 0o755);
+    const shared = await runDoctor({ config: s.config }, deps);
+    assert.ok(!find(shared.lines, /^FAIL audit log dir/), shared.lines.join('\n'));
+    await chmod(join(s.dir, 'audit'), 0o777);
+    const open = await runDoctor({ config: s.config }, deps);
+    assert.ok(find(open.lines, /^FAIL audit log dir .*\/audit: mode 0777 is writable by group or others/), open.lines.join('\n'));
+  },
+);
 
 test('central policy: fetched fresh and merged; a broken parameter fails', async (t) => {
   const name = `/jobrole/doctor-${process.pid}`;
@@ -176,7 +203,9 @@ test('central policy: fetched fresh and merged; a broken parameter fails', async
 });
 
 test('a role granting on conditions the job author chooses, without a protection, is a WARN naming role and conditions', async (t) => {
-  const s = await setup(t, `
+  const s = await setup(
+    t,
+    `
 [gitlab]
 url = "https://gitlab.example.com"
 [[roles]]
@@ -197,9 +226,13 @@ arn = "arn:aws:iam::111122223333:role/users-on-protected"
   [roles.allow]
   user_logins = ["alice"]
   protected = true
-`);
+`,
+  );
   const r = await runDoctor({ config: s.config }, s.deps);
   const warned = r.lines.filter((l) => /whoever writes \.gitlab-ci\.yml/.test(l));
   assert.equal(warned.length, 1, r.lines.join('\n'));
-  assert.match(warned[0] ?? '', /^WARN .*\[\[roles\]\] "deploy-env" grants on allow\.environments, allow\.pipeline_sources, .*add protected = true or environment_protected = true/);
+  assert.match(
+    warned[0] ?? '',
+    /^WARN .*\[\[roles\]\] "deploy-env" grants on allow\.environments, allow\.pipeline_sources, .*add protected = true or environment_protected = true/,
+  );
 });

@@ -19,14 +19,18 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, job: { pro
   const key = await newKey('k1');
   await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [key.publicJwk] }));
   const responseFile = join(dir, 'response.json');
-  await writeFile(responseFile, JSON.stringify({
-    id: 4242,
-    job_info: { name: 'deploy', stage: 'deploy', project_id: 22, project_name: 'app', project_full_path: job.project ?? 'group/app', pipeline_id: 1001 },
-    git_info: { repo_url: 'https://gitlab-ci-token:SECRET@gitlab.example.com/group/app.git', ref: job.ref ?? 'main', sha: 'abc123', ref_type: 'branch' },
-    runner_info: { timeout: 3600 },
-    variables: [{ key: 'CI_PROJECT_PATH', value: 'not/trusted' }],
-  }));
-  const config = parseConfigText(`
+  await writeFile(
+    responseFile,
+    JSON.stringify({
+      id: 4242,
+      job_info: { name: 'deploy', stage: 'deploy', project_id: 22, project_name: 'app', project_full_path: job.project ?? 'group/app', pipeline_id: 1001 },
+      git_info: { repo_url: 'https://gitlab-ci-token:SECRET@gitlab.example.com/group/app.git', ref: job.ref ?? 'main', sha: 'abc123', ref_type: 'branch' },
+      runner_info: { timeout: 3600 },
+      variables: [{ key: 'CI_PROJECT_PATH', value: 'not/trusted' }],
+    }),
+  );
+  const config = parseConfigText(
+    `
 [driver]
 state_dir = "${join(dir, 'state')}"
 [gitlab]
@@ -47,15 +51,28 @@ arn = "arn:aws:iam::111122223333:role/build"
 [[roles]]
 name = "anyone"
 arn = "arn:aws:iam::111122223333:role/anyone"
-`, join(dir, 'config.toml'));
+`,
+    join(dir, 'config.toml'),
+  );
   return { dir, key, responseFile, config };
 }
 
 async function token(key: SigningKey, over: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return mint(key, {
-    iss: ISSUER, aud: ISSUER, sub: 'project_path:group/app:ref_type:branch:ref:main', iat: now - 5, nbf: now - 10, exp: now + 600,
-    project_path: 'group/app', job_id: '4242', ref: 'main', ref_type: 'branch', ref_protected: 'true', pipeline_source: 'push', ...over,
+    iss: ISSUER,
+    aud: ISSUER,
+    sub: 'project_path:group/app:ref_type:branch:ref:main',
+    iat: now - 5,
+    nbf: now - 10,
+    exp: now + 600,
+    project_path: 'group/app',
+    job_id: '4242',
+    ref: 'main',
+    ref_type: 'branch',
+    ref_protected: 'true',
+    pipeline_source: 'push',
+    ...over,
   });
 }
 
@@ -76,7 +93,8 @@ test('a spoofed CI_PROJECT_PATH is listed as ignored and does not change the ver
   const s = await setup(t, { project: 'other/tool' });
   const plain = await explain({ config: s.config, responseFile: s.responseFile, variables: { JOBROLE_ROLE: 'build' } });
   const spoofed = await explain({
-    config: s.config, responseFile: s.responseFile,
+    config: s.config,
+    responseFile: s.responseFile,
     variables: { JOBROLE_ROLE: 'build', CI_PROJECT_PATH: 'group/app', CI_COMMIT_REF_PROTECTED: 'true', CI_JOB_NAME: 'deploy' },
   });
   assert.equal(spoofed.decision.kind, 'deny');
@@ -101,7 +119,12 @@ test("explain's decision equals evaluatePolicy's", async (t) => {
     { variables: { JOBROLE_ROLE: 'nope' } },
   ];
   for (const c of cases) {
-    const r = await explain({ config: s.config, responseFile: s.responseFile, variables: c.variables, ...(c.idToken !== undefined ? { idToken: c.idToken } : {}) });
+    const r = await explain({
+      config: s.config,
+      responseFile: s.responseFile,
+      variables: c.variables,
+      ...(c.idToken !== undefined ? { idToken: c.idToken } : {}),
+    });
     const ctx = await readJobContext({ JOB_RESPONSE_FILE: s.responseFile });
     if (c.idToken !== undefined) {
       const { verifyJobIdToken } = await import('../../src/identity/job-id-token.js');

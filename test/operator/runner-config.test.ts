@@ -10,7 +10,8 @@ import { checkRunnerConfig } from '../../src/operator/checks/runner-config.js';
 import { formatCheck } from '../../src/operator/checks/result.js';
 
 const CONFIG = parseConfigText('[driver]\nslots = 4\n', '/etc/jobrole/config.toml');
-const IP_CONFIG = parseConfigText(`
+const IP_CONFIG = parseConfigText(
+  `
 [driver]
 slots = 1
 [instance_profile]
@@ -20,7 +21,9 @@ name = "swap"
 arn = "arn:aws:iam::111122223333:role/swap"
 strategy = "instance-profile"
 instance_profile = "swap-profile"
-`, '/etc/jobrole/config.toml');
+`,
+  '/etc/jobrole/config.toml',
+);
 
 function runnerToml(over: { args?: Partial<Record<string, string>>; drop?: string; extra?: string; top?: string } = {}): string {
   const stages = ['config', 'prepare', 'run', 'cleanup'].filter((s) => s !== over.drop);
@@ -89,7 +92,16 @@ test('limit above [driver].slots fails; an unset limit falls back to concurrent'
 });
 
 test('timeouts: an instance-profile role needs prepare and cleanup above the propagation timeout + 60 s', async (t) => {
-  const short = fails(await check(t, runnerToml({ extra: 'limit = 1', top: 'concurrent = 1' }).replace('[runners.custom]', '[runners.custom]\n  prepare_exec_timeout = 120\n  cleanup_exec_timeout = 10'), IP_CONFIG));
+  const short = fails(
+    await check(
+      t,
+      runnerToml({ extra: 'limit = 1', top: 'concurrent = 1' }).replace(
+        '[runners.custom]',
+        '[runners.custom]\n  prepare_exec_timeout = 120\n  cleanup_exec_timeout = 10',
+      ),
+      IP_CONFIG,
+    ),
+  );
   assert.equal(short.length, 1, short.join('\n'));
   assert.match(short[0] ?? '', /prepare_exec_timeout = 120 s is below .* = 360 s/);
   assert.match(short[0] ?? '', /cleanup_exec_timeout = 10 s is too short to scrub and restore the instance profile: set it to at least 360/);

@@ -6,7 +6,14 @@ import { authorControlledWarnings } from '../../src/policy/author-controlled.js'
 import type { RoleConfig } from '../../src/config/types.js';
 
 const role = (name: string, allow: RoleConfig['allow']): RoleConfig => ({
-  name, arn: `arn:aws:iam::111122223333:role/${name}`, strategy: 'assume-role', instance_profile: '', max_duration: 3600, session_policy: '', policy_arns: [], allow,
+  name,
+  arn: `arn:aws:iam::111122223333:role/${name}`,
+  strategy: 'assume-role',
+  instance_profile: '',
+  max_duration: 3600,
+  session_policy: '',
+  policy_arns: [],
+  allow,
 });
 
 test('each author-controlled condition warns unless protected or environment_protected is true', () => {

@@ -52,14 +52,25 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, configText
   let clientsMade = 0;
   const cacheDir = join(dir, 'cache');
   const deps = {
-    ssm: async () => { clientsMade++; return client; },
+    ssm: async () => {
+      clientsMade++;
+      return client;
+    },
     cacheDir,
     now: () => clock,
-    warn: (m: string) => { warnings.push(m); },
+    warn: (m: string) => {
+      warnings.push(m);
+    },
   };
   return {
-    config: parseConfigText(configText, '/etc/jobrole/config.toml'), mock, warnings, deps, cacheDir,
-    advance: (seconds: number) => { clock = new Date(clock.getTime() + seconds * 1000); },
+    config: parseConfigText(configText, '/etc/jobrole/config.toml'),
+    mock,
+    warnings,
+    deps,
+    cacheDir,
+    advance: (seconds: number) => {
+      clock = new Date(clock.getTime() + seconds * 1000);
+    },
     clientsMade: () => clientsMade,
   };
 }
@@ -94,7 +105,9 @@ test('fresh fetch: roles merged, central replaces the local role of the same nam
 
 test('SecureString is read with decryption', async (t) => {
   const s = await setup(t);
-  s.mock.on(GetParameterCommand, { Name: PARAM, WithDecryption: true }).resolves({ Parameter: { Name: PARAM, Type: 'SecureString', Value: CENTRAL, Version: 1 } });
+  s.mock
+    .on(GetParameterCommand, { Name: PARAM, WithDecryption: true })
+    .resolves({ Parameter: { Name: PARAM, Type: 'SecureString', Value: CENTRAL, Version: 1 } });
   const out = await withCentralPolicy(s.config, s.deps);
   assert.ok(out.roles.some((r) => r.name === 'readonly'));
 });
@@ -117,7 +130,10 @@ test('within cache_ttl the cache is used without calling SSM; past it SSM is ask
 test('stale cache is used with a warning giving its age while SSM fails', async (t) => {
   for (const err of [ssmError('ThrottlingException', 400), ssmError('AccessDeniedException', 400), ssmError('InternalServerError', 500)]) {
     const s = await setup(t);
-    s.mock.on(GetParameterCommand).resolvesOnce({ Parameter: { Type: 'String', Value: CENTRAL, Version: 7 } }).rejects(err);
+    s.mock
+      .on(GetParameterCommand)
+      .resolvesOnce({ Parameter: { Type: 'String', Value: CENTRAL, Version: 7 } })
+      .rejects(err);
     await withCentralPolicy(s.config, s.deps);
     s.advance(3600 + 120);
     s.warnings.length = 0;
@@ -135,7 +151,10 @@ test('stale cache is used with a warning giving its age while SSM fails', async 
 test('no cache and SSM down: SystemFailure naming the parameter', async (t) => {
   const s = await setup(t);
   s.mock.on(GetParameterCommand).rejects(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }));
-  const err = await withCentralPolicy(s.config, s.deps).then(() => assert.fail('expected failure'), (e: Error) => e);
+  const err = await withCentralPolicy(s.config, s.deps).then(
+    () => assert.fail('expected failure'),
+    (e: Error) => e,
+  );
   assert.ok(err instanceof SystemFailure);
   assert.match(err.message, /SSM parameter \/jobrole\/roles/);
   assert.match(err.message, /no cached copy/);
@@ -152,7 +171,10 @@ test('a broken parameter with no good cache: SystemFailure naming the parameter 
   for (const [text, want] of cases) {
     const s = await setup(t);
     s.mock.on(GetParameterCommand).resolves({ Parameter: { Type: 'String', Value: text, Version: 2 } });
-    const err = await withCentralPolicy(s.config, s.deps).then(() => assert.fail(`expected failure for ${text}`), (e: Error) => e);
+    const err = await withCentralPolicy(s.config, s.deps).then(
+      () => assert.fail(`expected failure for ${text}`),
+      (e: Error) => e,
+    );
     assert.ok(err instanceof SystemFailure);
     assert.match(err.message, /SSM parameter \/jobrole\/roles\), version 2,/);
     assert.match(err.message, want);
@@ -162,7 +184,8 @@ test('a broken parameter with no good cache: SystemFailure naming the parameter 
 
 test('a parameter that breaks later: the last good copy is kept, loudly, and the cache is not overwritten', async (t) => {
   const s = await setup(t);
-  s.mock.on(GetParameterCommand)
+  s.mock
+    .on(GetParameterCommand)
     .resolvesOnce({ Parameter: { Type: 'String', Value: CENTRAL, Version: 1 } })
     .resolves({ Parameter: { Type: 'String', Value: 'roles = "oops"\n', Version: 2 } });
   await withCentralPolicy(s.config, s.deps);
@@ -170,7 +193,10 @@ test('a parameter that breaks later: the last good copy is kept, loudly, and the
   s.advance(600);
   const out = await withCentralPolicy(s.config, s.deps);
   assert.deepEqual(names(out), ['local-only', 'readonly', 'shared']);
-  assert.ok(s.warnings.some((w) => /version 2, is unusable: roles: expected \[\[roles\]\].*last good copy \(version 1\)/.test(w)), s.warnings.join('\n'));
+  assert.ok(
+    s.warnings.some((w) => /version 2, is unusable: roles: expected \[\[roles\]\].*last good copy \(version 1\)/.test(w)),
+    s.warnings.join('\n'),
+  );
   assert.equal(await readFile(centralCachePath(s.cacheDir), 'utf8'), before);
 });
 
@@ -178,7 +204,10 @@ test('a merged config that breaks a cross-key rule is a SystemFailure naming the
   const s = await setup(t);
   const envRole = '[[roles]]\nname = "deploy"\narn = "arn:aws:iam::111122223333:role/deploy"\n  [roles.allow]\n  environments = ["production"]\n';
   s.mock.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: envRole, Version: 4 } });
-  const err = await withCentralPolicy(s.config, s.deps).then(() => assert.fail('expected failure'), (e: Error) => e);
+  const err = await withCentralPolicy(s.config, s.deps).then(
+    () => assert.fail('expected failure'),
+    (e: Error) => e,
+  );
   assert.ok(err instanceof SystemFailure);
   assert.match(err.message, /SSM parameter \/jobrole\/roles/);
   assert.match(err.message, /"deploy"\.allow\.environments: needs a verified GitLab ID token/);

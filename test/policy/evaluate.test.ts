@@ -41,8 +41,12 @@ const role = (name: string) => {
   return r;
 };
 const PROD_CLAIMS = {
-  ref_protected: true, environment: 'production', environment_protected: true, deployment_tier: 'production',
-  pipeline_source: 'push', user_login: 'alice',
+  ref_protected: true,
+  environment: 'production',
+  environment_protected: true,
+  deployment_tier: 'production',
+  pipeline_source: 'push',
+  user_login: 'alice',
 };
 
 function denied(d: Decision): Extract<Decision, { kind: 'deny' }> {
@@ -79,13 +83,21 @@ test('a role without conditions allows any job', () => {
 test('response-file conditions: project, ref and ref type must all hold', () => {
   const ok = evaluatePolicy(jobContext({ projectPath: 'group/tools/cli', ref: 'release/1.4' }), 'app', config);
   assert.equal(ok.kind, 'allow');
-  assert.deepEqual(ok.kind === 'allow' && ok.verdicts.map((v) => [v.condition, v.ok]), [['projects', true], ['refs', true], ['ref_types', true]]);
+  assert.deepEqual(ok.kind === 'allow' && ok.verdicts.map((v) => [v.condition, v.ok]), [
+    ['projects', true],
+    ['refs', true],
+    ['ref_types', true],
+  ]);
 
   assert.deepEqual(failedConditions(evaluatePolicy(jobContext({ projectPath: 'group/tools/sub/cli' }), 'app', config)), ['projects']);
   assert.deepEqual(failedConditions(evaluatePolicy(jobContext({ projectPath: 'group/application' }), 'app', config)), ['projects']);
   assert.deepEqual(failedConditions(evaluatePolicy(jobContext({ ref: 'mainline' }), 'app', config)), ['refs']);
   assert.deepEqual(failedConditions(evaluatePolicy(jobContext({ refType: 'tag' }), 'app', config)), ['ref_types']);
-  assert.deepEqual(failedConditions(evaluatePolicy(jobContext({ projectPath: 'x/y', ref: 'dev', refType: 'tag' }), 'app', config)), ['projects', 'refs', 'ref_types']);
+  assert.deepEqual(failedConditions(evaluatePolicy(jobContext({ projectPath: 'x/y', ref: 'dev', refType: 'tag' }), 'app', config)), [
+    'projects',
+    'refs',
+    'ref_types',
+  ]);
 });
 
 test('denialMessage names the role, the variable, the facts judged and every failed condition', () => {
@@ -105,7 +117,10 @@ test('a CI_PROJECT_PATH job variable never influences the decision', () => {
     id: 4242,
     job_info: { project_id: 9, project_full_path: 'attacker/fork', pipeline_id: 1 },
     git_info: { ref: 'main', ref_type: 'branch', repo_url: 'https://gitlab.example.com/attacker/fork.git' },
-    variables: [{ key: 'CI_PROJECT_PATH', value: 'group/app' }, { key: 'CI_COMMIT_REF_PROTECTED', value: 'true' }],
+    variables: [
+      { key: 'CI_PROJECT_PATH', value: 'group/app' },
+      { key: 'CI_COMMIT_REF_PROTECTED', value: 'true' },
+    ],
   };
   const ctx = jobContextFromResponse(response, 'response.json');
   assert.equal(ctx.projectPath.value, 'attacker/fork');
@@ -116,7 +131,15 @@ test('a CI_PROJECT_PATH job variable never influences the decision', () => {
     const d = denied(evaluatePolicy(ctx, 'app', config));
     assert.deepEqual(failedConditions(d), ['projects']);
     assert.equal(d.judged.project, 'attacker/fork');
-    assert.deepEqual(failedConditions(evaluatePolicy(ctx, 'prod', config)).sort(), ['deployment_tiers', 'environment_protected', 'environments', 'pipeline_sources', 'projects', 'protected', 'user_logins']);
+    assert.deepEqual(failedConditions(evaluatePolicy(ctx, 'prod', config)).sort(), [
+      'deployment_tiers',
+      'environment_protected',
+      'environments',
+      'pipeline_sources',
+      'projects',
+      'protected',
+      'user_logins',
+    ]);
   } finally {
     if (saved.path === undefined) delete process.env.CUSTOM_ENV_CI_PROJECT_PATH;
     else process.env.CUSTOM_ENV_CI_PROJECT_PATH = saved.path;
@@ -132,7 +155,10 @@ test('ID-token conditions without a token: denied, each saying the token is need
   for (const v of tokenVerdicts) {
     assert.equal(v.ok, false);
     // protected can also come from git_info.protected (gitlab-runner >= 18.3), and says so.
-    assert.match(v.detail, v.condition === 'protected' ? /needs an ID token or gitlab-runner >= 18\.3.*id_tokens:/ : /needs a verified GitLab ID token.*id_tokens:/);
+    assert.match(
+      v.detail,
+      v.condition === 'protected' ? /needs an ID token or gitlab-runner >= 18\.3.*id_tokens:/ : /needs a verified GitLab ID token.*id_tokens:/,
+    );
   }
 });
 
@@ -140,7 +166,10 @@ test('ID-token conditions with a verified token that satisfies them: allowed', (
   const d = evaluatePolicy(jobContext({ claims: PROD_CLAIMS }), 'prod', config);
   assert.equal(d.kind, 'allow', d.kind === 'deny' ? denialMessage(d, 'JOBROLE_ROLE') : '');
   assert.equal(d.kind === 'allow' && d.verdicts.length, 7);
-  assert.equal(evaluatePolicy(jobContext({ claims: { ...PROD_CLAIMS, environment: 'prod-eu', user_login: 'bot-deploy', pipeline_source: 'web' } }), 'prod', config).kind, 'allow');
+  assert.equal(
+    evaluatePolicy(jobContext({ claims: { ...PROD_CLAIMS, environment: 'prod-eu', user_login: 'bot-deploy', pipeline_source: 'web' } }), 'prod', config).kind,
+    'allow',
+  );
 });
 
 test('each ID-token condition fails on its own when its claim is wrong or missing', () => {
@@ -171,7 +200,10 @@ test('each ID-token condition fails on its own when its claim is wrong or missin
 
 test('a token from another job, project or ref is refused even for a role without conditions', () => {
   const otherJob = denied(evaluatePolicy(jobContext({ claims: { job_id: '1' } }), 'open', config));
-  assert.deepEqual(otherJob.verdicts.map((v) => v.condition), ['id-token']);
+  assert.deepEqual(
+    otherJob.verdicts.map((v) => v.condition),
+    ['id-token'],
+  );
   assert.match(otherJob.verdicts[0]?.detail ?? '', /belongs to job 1, not to this job 4242/);
   const otherProject = denied(evaluatePolicy(jobContext({ claims: { project_path: 'group/other' } }), 'open', config));
   assert.match(otherProject.verdicts[0]?.detail ?? '', /ID token is for project "group\/other"/);
@@ -193,6 +225,9 @@ test('fork merge requests: the fork running the job must match too', () => {
 });
 
 test('judgeRole lists one verdict per configured condition, in order', () => {
-  assert.deepEqual(judgeRole(role('app'), jobContext()).map((v) => v.condition), ['projects', 'refs', 'ref_types']);
+  assert.deepEqual(
+    judgeRole(role('app'), jobContext()).map((v) => v.condition),
+    ['projects', 'refs', 'ref_types'],
+  );
   assert.deepEqual(judgeRole(role('open'), jobContext()), []);
 });

@@ -10,7 +10,8 @@ import { crossCheck } from '../../src/policy/trusted-facts.js';
 import type { VerifiedClaims } from '../../src/identity/claims.js';
 import { jobContext } from './context-fixture.js';
 
-const config = parseConfigText(`
+const config = parseConfigText(
+  `
 [gitlab]
 url = "https://gitlab.example.com"
 [[roles]]
@@ -36,23 +37,47 @@ name = "project"
 arn = "arn:aws:iam::111122223333:role/project"
   [roles.allow]
   projects = ["group/app"]
-`, 't.toml');
+`,
+  't.toml',
+);
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const mrClaims = (over: Partial<VerifiedClaims> = {}): Partial<VerifiedClaims> => ({
-  ref: 'main', ref_type: 'branch', ref_path: 'refs/heads/main', pipeline_source: 'merge_request_event', ref_protected: false, sha: SHA, ...over,
+  ref: 'main',
+  ref_type: 'branch',
+  ref_path: 'refs/heads/main',
+  pipeline_source: 'merge_request_event',
+  ref_protected: false,
+  sha: SHA,
+  ...over,
 });
 const kind = (d: Decision) => d.kind;
-const failed = (d: Decision) => (d.kind === 'deny' ? d.verdicts.filter((v) => !v.ok).map((v) => `${v.condition}: ${v.detail}`).join('\n') : '');
+const failed = (d: Decision) =>
+  d.kind === 'deny'
+    ? d.verdicts
+        .filter((v) => !v.ok)
+        .map((v) => `${v.condition}: ${v.detail}`)
+        .join('\n')
+    : '';
 
 test('a detached MR pipeline whose source branch is "main": the token is bound to the job, refs = ["main"] never grants it', () => {
   const ctx = jobContext({ ref: 'refs/merge-requests/7/head', claims: mrClaims() });
-  assert.deepEqual(crossCheck(ctx.idToken!.claims, { projectPath: 'group/app', ref: ctx.ref.value, jobId: 4242, sha: SHA }), [], 'token and response agree though their refs differ');
+  assert.deepEqual(
+    crossCheck(ctx.idToken!.claims, { projectPath: 'group/app', ref: ctx.ref.value, jobId: 4242, sha: SHA }),
+    [],
+    'token and response agree though their refs differ',
+  );
   const d = evaluatePolicy(ctx, 'main', config);
   assert.equal(kind(d), 'deny');
-  assert.match(failed(d), /^refs: a merge-request pipeline \(ref "refs\/merge-requests\/7\/head", source branch "main"; git_info\.ref \[response-file\]\) is never allowed by a refs rule/);
+  assert.match(
+    failed(d),
+    /^refs: a merge-request pipeline \(ref "refs\/merge-requests\/7\/head", source branch "main"; git_info\.ref \[response-file\]\) is never allowed by a refs rule/,
+  );
   assert.match(failed(d), /pipeline_sources = \["merge_request_event"\]/);
-  assert.match(denialMessage(d as Extract<Decision, { kind: 'deny' }>, 'JOBROLE_ROLE'), /for project "group\/app", merge-request pipeline on "refs\/merge-requests\/7\/head"/);
+  assert.match(
+    denialMessage(d as Extract<Decision, { kind: 'deny' }>, 'JOBROLE_ROLE'),
+    /for project "group\/app", merge-request pipeline on "refs\/merge-requests\/7\/head"/,
+  );
   assert.equal(kind(evaluatePolicy(ctx, 'mr', config)), 'allow', 'pipeline_sources = ["merge_request_event"] allows it');
   assert.equal(kind(evaluatePolicy(ctx, 'project', config)), 'allow', 'a role without a ref rule allows it');
   assert.match(failed(evaluatePolicy(ctx, 'protected', config)), /protected: ref_protected is false in the ID token/);
@@ -90,23 +115,57 @@ test('git_info.protected and ref_protected that disagree refuse protected', () =
 
 test('the token binds on job id, project, sha, pipeline id and pipeline source for MR refs', () => {
   const base = { projectPath: 'group/app', ref: 'refs/merge-requests/7/head', jobId: 4242, sha: SHA, pipelineId: 900 };
-  const claims = { iss: 'i', sub: 's', aud: 'a', exp: 1, project_path: 'group/app', job_id: '4242', ref: 'patch-1', pipeline_source: 'merge_request_event', sha: SHA, pipeline_id: '900' };
+  const claims = {
+    iss: 'i',
+    sub: 's',
+    aud: 'a',
+    exp: 1,
+    project_path: 'group/app',
+    job_id: '4242',
+    ref: 'patch-1',
+    pipeline_source: 'merge_request_event',
+    sha: SHA,
+    pipeline_id: '900',
+  };
   assert.deepEqual(crossCheck(claims, base), []);
-  assert.match(crossCheck({ ...claims, pipeline_source: 'push' }, base).join(), /merge-request ref "refs\/merge-requests\/7\/head" but the ID token has pipeline_source "push"/);
+  assert.match(
+    crossCheck({ ...claims, pipeline_source: 'push' }, base).join(),
+    /merge-request ref "refs\/merge-requests\/7\/head" but the ID token has pipeline_source "push"/,
+  );
   assert.match(crossCheck({ ...claims, sha: 'f'.repeat(40) }, base).join(), /for commit ffffffffffff but this job runs commit 0123456789ab/);
   assert.match(crossCheck({ ...claims, pipeline_id: '901' }, base).join(), /pipeline 901 but this job is in pipeline 900/);
   assert.match(crossCheck({ ...claims, job_id: '1' }, base).join(), /belongs to job 1/);
-  assert.match(crossCheck(claims, { ...base, ref: 'patch-1' }).join(), /^$/, 'a fork pipeline in the fork: the response ref is the branch and equals the token ref');
-  assert.match(crossCheck(claims, { ...base, ref: 'main' }).join(), /for ref "patch-1" but this job runs on ref "main"/, 'outside MR refs the ref is still compared');
+  assert.match(
+    crossCheck(claims, { ...base, ref: 'patch-1' }).join(),
+    /^$/,
+    'a fork pipeline in the fork: the response ref is the branch and equals the token ref',
+  );
+  assert.match(
+    crossCheck(claims, { ...base, ref: 'main' }).join(),
+    /for ref "patch-1" but this job runs on ref "main"/,
+    'outside MR refs the ref is still compared',
+  );
 });
 
-test('fork MR run in the parent: fork code never gets the parent\'s roles (GitLab >= 18.3: project_path is the fork)', () => {
-  const ctx = jobContext({ ref: 'refs/merge-requests/9/head', gitProtected: false, claims: mrClaims({ project_path: 'mallory/app', job_project_path: 'group/app', ref_path: 'refs/heads/main' }) });
-  assert.deepEqual(crossCheck(ctx.idToken!.claims, { projectPath: 'group/app', ref: ctx.ref.value, jobId: 4242, sha: SHA }), [], 'job_project_path is the project running the job');
+test("fork MR run in the parent: fork code never gets the parent's roles (GitLab >= 18.3: project_path is the fork)", () => {
+  const ctx = jobContext({
+    ref: 'refs/merge-requests/9/head',
+    gitProtected: false,
+    claims: mrClaims({ project_path: 'mallory/app', job_project_path: 'group/app', ref_path: 'refs/heads/main' }),
+  });
+  assert.deepEqual(
+    crossCheck(ctx.idToken!.claims, { projectPath: 'group/app', ref: ctx.ref.value, jobId: 4242, sha: SHA }),
+    [],
+    'job_project_path is the project running the job',
+  );
   for (const role of ['main', 'protected', 'mr', 'project']) {
     const d = evaluatePolicy(ctx, role, config);
     assert.equal(kind(d), 'deny', role);
-    assert.match(failed(d), /projects: project "group\/app" \(ID token: project_path "mallory\/app", job_project_path "group\/app"\) does not match "group\/app"/, role);
+    assert.match(
+      failed(d),
+      /projects: project "group\/app" \(ID token: project_path "mallory\/app", job_project_path "group\/app"\) does not match "group\/app"/,
+      role,
+    );
   }
 });
 
@@ -121,8 +180,13 @@ test('fork MR run in the parent with GitLab <= 18.2.1 (project_path the parent):
   assert.equal(kind(evaluatePolicy(ctx, 'protected', config)), 'deny');
 });
 
-test('fork MR pipeline in the fork: the fork is the project; its own protected main is not the parent\'s', () => {
-  const ctx = jobContext({ projectPath: 'mallory/app', ref: 'main', gitProtected: true, claims: mrClaims({ project_path: 'mallory/app', job_project_path: 'mallory/app', ref_protected: true }) });
+test("fork MR pipeline in the fork: the fork is the project; its own protected main is not the parent's", () => {
+  const ctx = jobContext({
+    projectPath: 'mallory/app',
+    ref: 'main',
+    gitProtected: true,
+    claims: mrClaims({ project_path: 'mallory/app', job_project_path: 'mallory/app', ref_protected: true }),
+  });
   for (const role of ['main', 'protected', 'mr', 'project']) assert.equal(kind(evaluatePolicy(ctx, role, config)), 'deny', role);
   assert.equal(factsFromJob(ctx).mergeRequest.source, 'id-token', 'pipeline_source says merge request although the ref is a branch name');
 });

@@ -9,13 +9,16 @@ const env = (value: string | undefined): NodeJS.ProcessEnv => (value === undefin
 
 function refused(value: string, ...parts: string[]): string {
   let message = '';
-  assert.throws(() => readRoleRequest(env(value), 'JOBROLE_ROLE'), (err: unknown) => {
-    assert.ok(err instanceof BuildFailure, 'a malformed request is the job\'s fault, not retried');
-    message = err.message;
-    for (const p of parts) assert.ok(err.message.includes(p), `message ${JSON.stringify(err.message)} should include ${JSON.stringify(p)}`);
-    assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(err.message), 'no control character reaches the job log');
-    return true;
-  });
+  assert.throws(
+    () => readRoleRequest(env(value), 'JOBROLE_ROLE'),
+    (err: unknown) => {
+      assert.ok(err instanceof BuildFailure, "a malformed request is the job's fault, not retried");
+      message = err.message;
+      for (const p of parts) assert.ok(err.message.includes(p), `message ${JSON.stringify(err.message)} should include ${JSON.stringify(p)}`);
+      assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(err.message), 'no control character reaches the job log');
+      return true;
+    },
+  );
   return message;
 }
 

@@ -6,11 +6,21 @@ import { bothProjectsMatch, crossCheck } from '../../src/policy/trusted-facts.js
 import type { VerifiedClaims } from '../../src/identity/claims.js';
 
 const glob = (pattern: string, value: string) =>
-  new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`).test(value);
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]*')}$`,
+  ).test(value);
 
 const base: VerifiedClaims = {
-  iss: 'https://gitlab.example.com', sub: 'project_path:group/app:ref_type:branch:ref:main', aud: 'x', exp: 1,
-  project_path: 'group/app', ref: 'main', job_id: '4242',
+  iss: 'https://gitlab.example.com',
+  sub: 'project_path:group/app:ref_type:branch:ref:main',
+  aud: 'x',
+  exp: 1,
+  project_path: 'group/app',
+  ref: 'main',
+  job_id: '4242',
 };
 const fork: VerifiedClaims = { ...base, job_project_path: 'mallory/app', ref: 'evil-branch' };
 
@@ -19,7 +29,7 @@ describe('bothProjectsMatch', () => {
     assert.equal(bothProjectsMatch(base, 'group/*', glob), true);
     assert.equal(bothProjectsMatch(base, 'other/*', glob), false);
   });
-  test('a fork merge-request job does not get the upstream project\'s role', () => {
+  test("a fork merge-request job does not get the upstream project's role", () => {
     assert.equal(bothProjectsMatch(fork, 'group/app', glob), false);
     assert.equal(bothProjectsMatch(fork, '*/app', glob), true);
   });

@@ -104,8 +104,7 @@ describe('redactString', () => {
 
 describe('redactor stream', () => {
   const text =
-    `step 1 ok\nexport AWS_ACCESS_KEY_ID=${AKID}\nsecret ${SAK} and ${ODD}!\n` +
-    `token:${TOKEN}\ncommit 3f786850e387550fdab836ed7e6dc881de23001b done ✓ ü\n`;
+    `step 1 ok\nexport AWS_ACCESS_KEY_ID=${AKID}\nsecret ${SAK} and ${ODD}!\n` + `token:${TOKEN}\ncommit 3f786850e387550fdab836ed7e6dc881de23001b done ✓ ü\n`;
   const secrets = [AKID, SAK, TOKEN, ODD];
 
   test('gives the same output as redactString whatever the chunk boundary', async () => {
@@ -178,7 +177,7 @@ describe('redactor stream', () => {
     }
     const bytes = Buffer.from(lines.join('\n') + '\n');
     const chunks: Buffer[] = [];
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const n = 1 + Math.floor(Math.random() * 5000);
       chunks.push(bytes.subarray(at, at + n));
       at += n;

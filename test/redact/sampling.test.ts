@@ -45,7 +45,11 @@ describe('sampled scanning', () => {
     for (let shift = 0; shift < 4; shift++) {
       for (let pad = 0; pad < 26; pad++) {
         const lead = 'x-y.'.repeat(8).slice(0, pad);
-        for (const [value, secret] of [[piece, token], [exact15, exact15], [exact14, exact14]] as const) {
+        for (const [value, secret] of [
+          [piece, token],
+          [exact15, exact15],
+          [exact14, exact14],
+        ] as const) {
           const out = await redacted(`${lead} ${value}\n`, [secret], shift);
           assert.equal(out, `${lead} [MASKED]\n`, `value ${JSON.stringify(value)}, pad ${pad}, shift ${shift}`);
         }

@@ -12,13 +12,18 @@ const sts = (name: string, message: string, requestId?: string) =>
 
 test('a cause nothing printed is appended with its code; the request id follows', () => {
   const err = new SystemFailure('cannot read the central policy', { cause: sts('InternalFailure', 'We encountered an internal error', 'a1b2-c3') });
-  assert.equal(describeFailure(err, false),
-    'system failure: cannot read the central policy: caused by InternalFailure: We encountered an internal error (AWS request id a1b2-c3)');
+  assert.equal(
+    describeFailure(err, false),
+    'system failure: cannot read the central policy: caused by InternalFailure: We encountered an internal error (AWS request id a1b2-c3)',
+  );
 });
 
 test('a cause the message already contains is not repeated, but its request id is added', () => {
   const cause = sts('InternalFailure', 'We encountered an internal error', 'req-42');
-  const err = new SystemFailure('STS did not answer AssumeRole for role "r" after 4 attempts (InternalFailure: We encountered an internal error); the runner will retry the job', { cause });
+  const err = new SystemFailure(
+    'STS did not answer AssumeRole for role "r" after 4 attempts (InternalFailure: We encountered an internal error); the runner will retry the job',
+    { cause },
+  );
   assert.equal(describeFailure(err, false), `system failure: ${err.message} (AWS request id req-42)`);
   const said = new BuildFailure('refused: We encountered an internal error (AWS request id req-42)', { cause });
   assert.equal(describeFailure(said, false), 'refused: We encountered an internal error (AWS request id req-42)', 'the id is not printed twice');
@@ -49,7 +54,10 @@ test('causes are bounded in length and count, and never print secrets', () => {
     assert.ok(!text.includes(jwt) && !text.includes('AKIAIOSFODNN7EXAMPLE') && !text.includes(secret), text);
     assert.match(text, /\[JWT\].*\[access key id\].*\[secret\]/);
   }
-  assert.equal(scrubSecrets('/var/lib/jobrole/slots/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'), '/var/lib/jobrole/slots/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+  assert.equal(
+    scrubSecrets('/var/lib/jobrole/slots/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'),
+    '/var/lib/jobrole/slots/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  );
 });
 
 test('no cause: the line is unchanged', () => {

@@ -29,12 +29,17 @@ async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 function fileSinks(dir: string): { out: FdSink; err: FdSink; read: () => { out: string; err: string }; close: () => void } {
   const outFd = openSync(join(dir, 'out'), 'w');
   const errFd = openSync(join(dir, 'err'), 'w');
-  const never = (): never => { throw new Error('a file sink never needs the stream fallback'); };
+  const never = (): never => {
+    throw new Error('a file sink never needs the stream fallback');
+  };
   return {
     out: new FdSink(outFd, never),
     err: new FdSink(errFd, never),
     read: () => ({ out: readFileSync(join(dir, 'out'), 'utf8'), err: readFileSync(join(dir, 'err'), 'utf8') }),
-    close: () => { closeSync(outFd); closeSync(errFd); },
+    close: () => {
+      closeSync(outFd);
+      closeSync(errFd);
+    },
   };
 }
 
@@ -65,7 +70,11 @@ describe('output pump', () => {
         const lines = Array.from({ length: 20000 }, (_, i) => String(i + 1)).join('\n');
         assert.ok(out === `k=[MASKED][MASKED]\n${lines}\n`, `stdout starts ${JSON.stringify(out.slice(0, 60))}, ${out.length} bytes`);
         assert.equal(err, 'id [MASKED]\nerr-end\n');
-        assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.sock')), [], 'the listening socket is gone');
+        assert.deepEqual(
+          readdirSync(dir).filter((n) => n.endsWith('.sock')),
+          [],
+          'the listening socket is gone',
+        );
       });
     });
   }
@@ -111,7 +120,9 @@ describe('fd sink', () => {
   test('writes pieces in order to an fd, whole', async () => {
     await withDir(async (dir) => {
       const fd = openSync(join(dir, 'f'), 'w');
-      const sink = new FdSink(fd, () => { throw new Error('no fallback for a file'); });
+      const sink = new FdSink(fd, () => {
+        throw new Error('no fallback for a file');
+      });
       const data = randomBytes(3 << 20);
       const pieces: Buffer[] = [];
       for (let o = 0; o < data.length; o += 100_003) pieces.push(data.subarray(o, o + 100_003));

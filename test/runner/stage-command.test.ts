@@ -12,10 +12,10 @@ const CODES = { BUILD_FAILURE_EXIT_CODE: '31', SYSTEM_FAILURE_EXIT_CODE: '32' };
 async function captureStderr(fn: () => Promise<unknown>): Promise<string> {
   const chunks: string[] = [];
   const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
+  process.stderr.write = (chunk: string | Uint8Array) => {
     chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
     return true;
-  });
+  };
   try {
     await fn();
   } finally {
@@ -54,47 +54,61 @@ test('describeFailure: build failures as they are, system failures marked, inter
 test('printError prefixes every line with "jobrole:" in red', () => {
   const out = new PassThrough();
   let text = '';
-  out.on('data', (c: Buffer) => { text += c.toString(); });
+  out.on('data', (c: Buffer) => {
+    text += c.toString();
+  });
   printError(new BuildFailure('line one\nline two'), out);
   assert.equal(text, '\u001b[31;1mjobrole: line one\u001b[0m\n\u001b[31;1mjobrole: line two\u001b[0m\n');
 });
 
-test('runStageCommand maps success, build failures, system failures and bugs to the runner\'s codes', async () => {
+test("runStageCommand maps success, build failures, system failures and bugs to the runner's codes", async () => {
   assert.equal(await runStageCommand('prepare', CODES, async () => undefined), 0);
   assert.equal(await runStageCommand('run', CODES, async () => 0), 0);
   assert.equal(await runStageCommand('run', CODES, async (codes) => codes.buildFailure), 31, 'the handler may return a code');
   let seen: unknown;
-  await runStageCommand('run', CODES, async (codes) => { seen = codes; });
+  await runStageCommand('run', CODES, async (codes) => {
+    seen = codes;
+  });
   assert.deepEqual(seen, { buildFailure: 31, systemFailure: 32, missing: [] });
   let code = 0;
   const err = await captureStderr(async () => {
-    code = await runStageCommand('prepare', CODES, async () => { throw new BuildFailure('role refused'); });
+    code = await runStageCommand('prepare', CODES, async () => {
+      throw new BuildFailure('role refused');
+    });
   });
   assert.equal(code, 31);
   assert.match(err, /jobrole: role refused/);
   const err2 = await captureStderr(async () => {
-    code = await runStageCommand('prepare', CODES, async () => { throw new SystemFailure('throttled'); });
+    code = await runStageCommand('prepare', CODES, async () => {
+      throw new SystemFailure('throttled');
+    });
   });
   assert.equal(code, 32);
   assert.match(err2, /jobrole: system failure: throttled/);
   const err3 = await captureStderr(async () => {
-    code = await runStageCommand('cleanup', CODES, async () => { throw new RangeError('oops'); });
+    code = await runStageCommand('cleanup', CODES, async () => {
+      throw new RangeError('oops');
+    });
   });
   assert.equal(code, 32);
   assert.match(err3, /jobrole: internal error: oops/);
 });
 
-test('runStageCommand without the runner\'s exit codes: system failure, handler not run, says how to register', async () => {
+test("runStageCommand without the runner's exit codes: system failure, handler not run, says how to register", async () => {
   let ran = false;
   let code = 0;
   const err = await captureStderr(async () => {
-    code = await runStageCommand('prepare', {}, async () => { ran = true; });
+    code = await runStageCommand('prepare', {}, async () => {
+      ran = true;
+    });
   });
   assert.equal(ran, false);
   assert.equal(code, 2);
   assert.match(err, /BUILD_FAILURE_EXIT_CODE and SYSTEM_FAILURE_EXIT_CODE are not set: "jobrole prepare" must be started by gitlab-runner's custom executor/);
   const err2 = await captureStderr(async () => {
-    code = await runStageCommand('run', { SYSTEM_FAILURE_EXIT_CODE: '9' }, async () => { ran = true; });
+    code = await runStageCommand('run', { SYSTEM_FAILURE_EXIT_CODE: '9' }, async () => {
+      ran = true;
+    });
   });
   assert.equal(code, 9, 'the system-failure code the runner did give is used');
   assert.match(err2, /BUILD_FAILURE_EXIT_CODE is not set/);

@@ -6,7 +6,10 @@ import { authenticator, tokenFromHeader } from '../../src/serve/auth.js';
 import { BuildFailure, SystemFailure } from '../../src/core/exit-codes.js';
 import type { VerifiedIdToken } from '../../src/identity/claims.js';
 
-const verified = (raw: string, exp: number): VerifiedIdToken => ({ raw, claims: { iss: 'https://gitlab.test', sub: 's', aud: 'a', exp, project_path: 'group/app', job_id: '1', project_id: '2' } });
+const verified = (raw: string, exp: number): VerifiedIdToken => ({
+  raw,
+  claims: { iss: 'https://gitlab.test', sub: 's', aud: 'a', exp, project_path: 'group/app', job_id: '1', project_id: '2' },
+});
 
 test('tokenFromHeader: bare token, Bearer, absent, blank', () => {
   assert.equal(tokenFromHeader('abc.def.ghi'), 'abc.def.ghi');
@@ -18,10 +21,20 @@ test('tokenFromHeader: bare token, Bearer, absent, blank', () => {
 });
 
 test('a token the verifier rejects is a 401; keys that cannot be had are a 503', async () => {
-  const reject = authenticator({ verify: async () => { throw new BuildFailure('The job\'s ID token was rejected: it expired.'); }, clockSkewSeconds: 0 });
+  const reject = authenticator({
+    verify: async () => {
+      throw new BuildFailure("The job's ID token was rejected: it expired.");
+    },
+    clockSkewSeconds: 0,
+  });
   const r = await reject.authenticate('x.y.z');
   assert.deepEqual(r, { ok: false, status: 401, code: 'InvalidToken', message: 'The ID token was rejected: it expired.' });
-  const down = authenticator({ verify: async () => { throw new SystemFailure('Cannot fetch GitLab\'s JWKS'); }, clockSkewSeconds: 0 });
+  const down = authenticator({
+    verify: async () => {
+      throw new SystemFailure("Cannot fetch GitLab's JWKS");
+    },
+    clockSkewSeconds: 0,
+  });
   const d = await down.authenticate('x.y.z');
   assert.equal(d.ok, false);
   assert.equal(!d.ok && d.status, 503);
@@ -35,7 +48,14 @@ test('a verified token is remembered until its exp (plus skew), then verified ag
   let t = 1_000_000_000_000;
   let calls = 0;
   const exp = Math.floor(t / 1000) + 60;
-  const auth = authenticator({ verify: async (raw) => { calls++; return verified(raw, exp); }, clockSkewSeconds: 5, now: () => t });
+  const auth = authenticator({
+    verify: async (raw) => {
+      calls++;
+      return verified(raw, exp);
+    },
+    clockSkewSeconds: 5,
+    now: () => t,
+  });
   for (let i = 0; i < 10; i++) assert.equal((await auth.authenticate('Bearer a.b.c')).ok, true);
   assert.equal(calls, 1);
   assert.equal((await auth.authenticate('a.b.d')).ok, true);

@@ -6,12 +6,21 @@ import { sessionCache } from '../../src/serve/session-cache.js';
 import type { IssuedSession } from '../../src/core/credential-types.js';
 
 function session(id: string, expiresAt: number): IssuedSession {
-  return { credentials: { accessKeyId: id, secretAccessKey: 's', sessionToken: 't', expiration: new Date(expiresAt) }, roleArn: 'arn:aws:iam::111122223333:role/r', sessionName: 'gitlab-1-2' };
+  return {
+    credentials: { accessKeyId: id, secretAccessKey: 's', sessionToken: 't', expiration: new Date(expiresAt) },
+    roleArn: 'arn:aws:iam::111122223333:role/r',
+    sessionName: 'gitlab-1-2',
+  };
 }
 
 function clock(start = 1_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 test('a cached session is served without calling STS until refresh_before its expiry', async () => {
@@ -37,7 +46,11 @@ test('concurrent first asks share one call; a failure is shared too and not cach
   let calls = 0;
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
-  const obtain = async () => { calls++; await gate; return session('K', c.now() + 900_000); };
+  const obtain = async () => {
+    calls++;
+    await gate;
+    return session('K', c.now() + 900_000);
+  };
   const all = Promise.all(Array.from({ length: 20 }, () => cache.get('j', obtain)));
   assert.equal(cache.inflight, 1);
   release();
@@ -47,9 +60,15 @@ test('concurrent first asks share one call; a failure is shared too and not cach
   assert.equal(cache.inflight, 0);
 
   let failing = 0;
-  const boom = async () => { failing++; throw new Error('Throttling'); };
+  const boom = async () => {
+    failing++;
+    throw new Error('Throttling');
+  };
   const results = await Promise.allSettled([cache.get('k', boom), cache.get('k', boom)]);
-  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
   assert.equal(failing, 1);
   await assert.rejects(cache.get('k', boom));
   assert.equal(failing, 2, 'a failure is not remembered: the next ask tries again');
@@ -60,11 +79,19 @@ test('a failed renewal serves the previous session while it has time left, never
   const cache = sessionCache({ refreshBeforeSeconds: 1200, maxEntries: 100, now: c.now });
   await cache.get('a', async () => session('OLD', c.now() + 3600_000));
   c.advance(3000_000);
-  const stale = await cache.get('a', async () => { throw new Error('STS down'); });
+  const stale = await cache.get('a', async () => {
+    throw new Error('STS down');
+  });
   assert.equal(stale.outcome, 'stale');
   assert.equal(stale.session.credentials.accessKeyId, 'OLD');
   c.advance(560_000);
-  await assert.rejects(cache.get('a', async () => { throw new Error('STS down'); }), /STS down/, 'with 40 s left the old session is not served');
+  await assert.rejects(
+    cache.get('a', async () => {
+      throw new Error('STS down');
+    }),
+    /STS down/,
+    'with 40 s left the old session is not served',
+  );
 });
 
 test('short sessions are renewed at half-life, not on every ask', async () => {
@@ -93,7 +120,7 @@ test('memory stays bounded: the least recently used entry goes at the cap, and s
   assert.equal((await cache.get('a', obtain(900_000))).outcome, 'hit');
   assert.equal((await cache.get('b', obtain(900_000))).outcome, 'issued', 'b was evicted');
   c.advance(200_000);
-  assert.equal(cache.sweep(), 0, 'c was evicted by b\'s return, nothing expired yet');
+  assert.equal(cache.sweep(), 0, "c was evicted by b's return, nothing expired yet");
   c.advance(800_000);
   assert.equal(cache.sweep(), 3);
   assert.equal(cache.size, 0);

@@ -7,7 +7,8 @@ import type { VerifiedClaims } from '../../src/identity/claims.js';
 import { sessionName, sessionTags, sourceIdentity } from '../../src/credentials/session.js';
 import { decideForToken, jobFromToken, refusalMessage } from '../../src/serve/token-job.js';
 
-const config = parseConfigText(`
+const config = parseConfigText(
+  `
 [gitlab]
 url = "https://gitlab.example.com"
 
@@ -25,13 +26,26 @@ arn = "arn:aws:iam::111122223333:role/review"
   [roles.allow]
   projects = ["acme/app"]
   pipeline_sources = ["merge_request_event"]
-`, 'test');
+`,
+  'test',
+);
 
 function claims(extra: Partial<VerifiedClaims> = {}): VerifiedClaims {
   return {
-    iss: 'https://gitlab.example.com', sub: 'project_path:acme/app:ref_type:branch:ref:main', aud: 'https://broker', exp: 2_000_000_000,
-    project_path: 'acme/app', project_id: '77', job_id: '4242', pipeline_id: '9001', ref: 'main', ref_type: 'branch',
-    ref_protected: true, pipeline_source: 'push', user_login: 'alice', ...extra,
+    iss: 'https://gitlab.example.com',
+    sub: 'project_path:acme/app:ref_type:branch:ref:main',
+    aud: 'https://broker',
+    exp: 2_000_000_000,
+    project_path: 'acme/app',
+    project_id: '77',
+    job_id: '4242',
+    pipeline_id: '9001',
+    ref: 'main',
+    ref_type: 'branch',
+    ref_protected: true,
+    pipeline_source: 'push',
+    user_login: 'alice',
+    ...extra,
   };
 }
 
@@ -48,7 +62,10 @@ test('a protected main push gets deploy; session name, SourceIdentity and tags a
   assert.equal(sessionName(j.ctx), 'gitlab-77-4242');
   assert.equal(sourceIdentity(j.ctx, 'job'), 'gitlab-job-4242');
   const tags = sessionTags(j.ctx);
-  assert.deepEqual(tags.required, [{ Key: 'gitlab:project_path', Value: 'acme/app' }, { Key: 'gitlab:job_id', Value: '4242' }]);
+  assert.deepEqual(tags.required, [
+    { Key: 'gitlab:project_path', Value: 'acme/app' },
+    { Key: 'gitlab:job_id', Value: '4242' },
+  ]);
   assert.ok(tags.optional.some((t) => t.Key === 'gitlab:pipeline_id' && t.Value === '9001'));
 });
 
@@ -62,7 +79,7 @@ test('a merge-request pipeline from a branch named main is never granted by a re
   assert.equal(decideForToken(job(claims({ pipeline_source: 'merge_request_event', ref_protected: true })), 'deploy', config).kind, 'deny');
 });
 
-test('a fork\'s merge request run in the parent: project_path is the fork, so acme/app roles are refused', () => {
+test("a fork's merge request run in the parent: project_path is the fork, so acme/app roles are refused", () => {
   const fork = job(claims({ pipeline_source: 'merge_request_event', project_path: 'mallory/app', job_project_path: 'acme/app', ref_protected: false }));
   const d = decideForToken(fork, 'review', config);
   assert.equal(d.kind, 'deny');

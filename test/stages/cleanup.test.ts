@@ -26,7 +26,13 @@ async function fullJob(t: Parameters<typeof fakeWorld>[0], opts: FakeOptions = {
     phase: 'prepared',
     broker: { pid: 999999, startTime: '1', port: 1, feedSocket: `${w.dir}/feed.sock` },
     sandbox: { initPid: 999998, startTime: '1' },
-    instanceProfile: { instanceId: 'i-0fake', baselineProfileArn: undefined, baselineAssociationId: undefined, jobAssociationId: 'iip-assoc-2', jobProfile: 'swapper-profile' },
+    instanceProfile: {
+      instanceId: 'i-0fake',
+      baselineProfileArn: undefined,
+      baselineAssociationId: undefined,
+      jobAssociationId: 'iip-assoc-2',
+      jobProfile: 'swapper-profile',
+    },
     secrets: ['fake-secret'],
     jobEnv: { AWS_SECRET_ACCESS_KEY: 'fake-secret' },
   };
@@ -39,22 +45,28 @@ test('cleanup undoes in order: delivery, sandbox, strategy, slot, credential fil
   await cleanupStage(w.svc, env);
   assert.deepEqual(w.rec.calls, [
     'step stop the credentials endpoint',
-    'step end the job\'s sandbox',
+    "step end the job's sandbox",
     'step restore the instance profile of i-0fake',
     'step scrub slot 1',
   ]);
-  assert.match(w.rec.lines.at(-1) ?? '', /scrubbed \(stop the credentials endpoint, end the job's sandbox, restore the instance profile of i-0fake, scrub slot 1, remove credential files, release slot 1\)/);
+  assert.match(
+    w.rec.lines.at(-1) ?? '',
+    /scrubbed \(stop the credentials endpoint, end the job's sandbox, restore the instance profile of i-0fake, scrub slot 1, remove credential files, release slot 1\)/,
+  );
   assert.equal(await onlyState(w), undefined);
   assert.equal((await slotHolders(w.svc.layout, 1))[0]?.holder, undefined);
   assert.equal(w.rec.audit.at(-1)?.outcome, 'ok');
 });
 
 test('a failing step: every later step still runs; cleanup fails naming it; slot quarantined; state kept without secrets', async (t) => {
-  const { w, env, state } = await fullJob(t, { failingSteps: ['end the job\'s sandbox'] });
-  await assert.rejects(cleanupStage(w.svc, env), (err: Error) => err instanceof SystemFailure && /end the job's sandbox: end the job's sandbox failed/.test(err.message) && /jobrole gc/.test(err.message));
+  const { w, env, state } = await fullJob(t, { failingSteps: ["end the job's sandbox"] });
+  await assert.rejects(
+    cleanupStage(w.svc, env),
+    (err: Error) => err instanceof SystemFailure && /end the job's sandbox: end the job's sandbox failed/.test(err.message) && /jobrole gc/.test(err.message),
+  );
   assert.deepEqual(w.rec.calls, [
     'step stop the credentials endpoint',
-    'step end the job\'s sandbox',
+    "step end the job's sandbox",
     'step restore the instance profile of i-0fake',
     'step scrub slot 1',
   ]);
@@ -79,16 +91,25 @@ test('cleanup twice, or with no state handed over: nothing to do is success', as
 test('the real strategies and deliveries contribute undo steps only from records the state holds, in cleanup order', async (t) => {
   const { w, state } = await fullJob(t);
   const real = { ...w.svc, strategies: STRATEGY_REGISTRY, deliveries: DELIVERY_REGISTRY };
-  const withBaseline: JobState = { ...state, instanceProfileBaseline: { roleName: 'host', accessKeyId: 'ASIAHOST', secretAccessKey: 's', sessionToken: 't', expiration: '2099-01-01T00:00:00Z' } };
-  assert.deepEqual(jobUndoSteps(withBaseline, real).map((s) => s.name), [
-    'stop the credentials endpoint',
-    'end the job\'s sandbox',
-    'check that job users are fenced off the metadata service',
-    'restore the instance profile of i-0fake',
-    'release the host lock',
-    'scrub slot 1',
-    'remove credential files',
-  ]);
+  const withBaseline: JobState = {
+    ...state,
+    instanceProfileBaseline: { roleName: 'host', accessKeyId: 'ASIAHOST', secretAccessKey: 's', sessionToken: 't', expiration: '2099-01-01T00:00:00Z' },
+  };
+  assert.deepEqual(
+    jobUndoSteps(withBaseline, real).map((s) => s.name),
+    [
+      'stop the credentials endpoint',
+      "end the job's sandbox",
+      'check that job users are fenced off the metadata service',
+      'restore the instance profile of i-0fake',
+      'release the host lock',
+      'scrub slot 1',
+      'remove credential files',
+    ],
+  );
   const { broker: _b, sandbox: _s, instanceProfile: _i, user: _u, ...bare } = state;
-  assert.deepEqual(jobUndoSteps({ ...bare, isolation: 'none' }, real).map((s) => s.name), ['release the host lock', 'remove credential files']);
+  assert.deepEqual(
+    jobUndoSteps({ ...bare, isolation: 'none' }, real).map((s) => s.name),
+    ['release the host lock', 'remove credential files'],
+  );
 });

@@ -9,7 +9,9 @@ export async function configured(w: FakeWorld, input: JobResponseInput = {}, var
   const env = await w.jobEnv(input, vars);
   const out = new PassThrough();
   let json = '';
-  out.on('data', (c: Buffer) => { json += c.toString(); });
+  out.on('data', (c: Buffer) => {
+    json += c.toString();
+  });
   await configStage(w.svc, env, out);
   const parsed = JSON.parse(json) as { job_env: Record<string, string> };
   return { ...env, ...parsed.job_env };

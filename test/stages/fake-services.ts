@@ -69,14 +69,17 @@ const unusedAws: AwsServices = {
   sts: () => Promise.reject(new Error('unit test: no STS')),
   ec2: () => Promise.reject(new Error('unit test: no EC2')),
   ssm: () => Promise.reject(new Error('unit test: no SSM')),
-  imds: () => { throw new Error('unit test: no IMDS'); },
+  imds: () => {
+    throw new Error('unit test: no IMDS');
+  },
 };
 
 export async function fakeWorld(t: { after: (fn: () => Promise<void>) => void }, opts: FakeOptions = {}): Promise<FakeWorld> {
   const dir = await mkdtemp(join(tmpdir(), 'jobrole-stage-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const stateDir = join(dir, 'state');
-  const config = parseConfigText(`
+  const config = parseConfigText(
+    `
 [driver]
 state_dir = "${stateDir}"
 builds_dir = "${join(dir, 'builds')}"
@@ -88,18 +91,32 @@ slots = 1
 isolation = "${opts.user !== undefined ? 'users' : 'none'}"
 delivery = "${opts.delivery ?? 'env'}"
 ${opts.toml ?? ''}
-${ROLES}`, join(dir, 'config.toml'));
+${ROLES}`,
+    join(dir, 'config.toml'),
+  );
   const layout = stateLayout(stateDir);
   await ensureStateLayout(layout);
   const rec: Recorder = { calls: [], audit: [], lines: [], warnings: [] };
   const log: JobLog = {
-    line: (l) => { rec.lines.push(l); },
-    ok: (l) => { rec.lines.push(l); },
-    warn: (l) => { rec.warnings.push(l); },
-    error: (l) => { rec.warnings.push(l); },
+    line: (l) => {
+      rec.lines.push(l);
+    },
+    ok: (l) => {
+      rec.lines.push(l);
+    },
+    warn: (l) => {
+      rec.warnings.push(l);
+    },
+    error: (l) => {
+      rec.warnings.push(l);
+    },
     section: async (_n, _h, body) => body(),
   };
-  const audit: AuditLog = { write: async (r) => { rec.audit.push(r); } };
+  const audit: AuditLog = {
+    write: async (r) => {
+      rec.audit.push(r);
+    },
+  };
   const step = (name: string): UndoStep => ({
     name,
     run: async () => {
@@ -110,8 +127,10 @@ ${ROLES}`, join(dir, 'config.toml'));
   const host: JobHost = {
     prepareUser: async () => opts.user,
     lookupUser: async () => opts.user,
-    startSandbox: async () => { rec.calls.push('start sandbox'); },
-    sandboxSteps: (state) => (state.sandbox !== undefined ? [step('end the job\'s sandbox')] : []),
+    startSandbox: async () => {
+      rec.calls.push('start sandbox');
+    },
+    sandboxSteps: (state) => (state.sandbox !== undefined ? [step("end the job's sandbox")] : []),
     slotSteps: (slot) => [step(`scrub slot ${slot}`)],
     liveness: async (state) => opts.live?.[state.key] ?? { live: false, why: 'fake: not live' },
   };
@@ -123,7 +142,12 @@ ${ROLES}`, join(dir, 'config.toml'));
       if (failure !== undefined) throw failure;
       return {
         session: {
-          credentials: { accessKeyId: 'ASIAFAKEUNITTEST0001', secretAccessKey: 'fake-secret-key-unit-test', sessionToken: 'fake-session-token-unit-test', expiration: new Date(Date.now() + 3600_000) },
+          credentials: {
+            accessKeyId: 'ASIAFAKEUNITTEST0001',
+            secretAccessKey: 'fake-secret-key-unit-test',
+            sessionToken: 'fake-session-token-unit-test',
+            expiration: new Date(Date.now() + 3600_000),
+          },
           roleArn: req.role.arn,
           sessionName: `gitlab-${req.ctx.projectId.value}-${req.ctx.jobId.value}`,
         },
@@ -139,7 +163,15 @@ ${ROLES}`, join(dir, 'config.toml'));
     name: 'instance-profile',
     async obtain(req) {
       rec.calls.push(`obtain instance-profile ${req.role.name}`);
-      await req.persist({ instanceProfile: { instanceId: 'i-0fake', baselineProfileArn: 'arn:aws:iam::111122223333:instance-profile/host', baselineAssociationId: 'iip-assoc-1', jobAssociationId: undefined, jobProfile: 'swapper-profile' } });
+      await req.persist({
+        instanceProfile: {
+          instanceId: 'i-0fake',
+          baselineProfileArn: 'arn:aws:iam::111122223333:instance-profile/host',
+          baselineAssociationId: 'iip-assoc-1',
+          jobAssociationId: undefined,
+          jobProfile: 'swapper-profile',
+        },
+      });
       const failure = opts.obtainFails?.['instance-profile'];
       if (failure !== undefined) throw failure;
       throw new Error('fake instance-profile strategy only records its undo');
@@ -152,7 +184,11 @@ ${ROLES}`, join(dir, 'config.toml'));
     renews: true,
     async deliver(req) {
       rec.calls.push('deliver endpoint');
-      await req.persist({ secrets: [...req.secrets, 'fake-endpoint-token'], broker: { pid: 999999, startTime: '1', port: 1, feedSocket: join(dir, 'feed.sock') }, jobEnv: { AWS_CONTAINER_AUTHORIZATION_TOKEN: 'fake-endpoint-token' } });
+      await req.persist({
+        secrets: [...req.secrets, 'fake-endpoint-token'],
+        broker: { pid: 999999, startTime: '1', port: 1, feedSocket: join(dir, 'feed.sock') },
+        jobEnv: { AWS_CONTAINER_AUTHORIZATION_TOKEN: 'fake-endpoint-token' },
+      });
     },
     teardown: (state) => (state.broker !== undefined ? [step('stop the credentials endpoint')] : []),
   };

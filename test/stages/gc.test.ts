@@ -45,7 +45,9 @@ test('a job another live process is scrubbing is never joined, even with --all: 
   const state = (await onlyState(w)) as JobState;
   // Another process (a cleanup still running) owns the scrub: its pid and start time are in the owner file.
   const other = spawn('sleep', ['60'], { stdio: 'ignore' });
-  t.after(() => { other.kill('SIGKILL'); });
+  t.after(() => {
+    other.kill('SIGKILL');
+  });
   const pid = other.pid as number;
   await writeFile(join(jobDir(w.svc.layout, state.key), 'scrub.owner'), JSON.stringify({ pid, startTime: await readProcessStartTime(pid) }));
   const r = await collectGarbage(w.svc, { all: true });

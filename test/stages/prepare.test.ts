@@ -25,7 +25,7 @@ test('no role requested and no default role: decision "none" audited, nothing ob
   assert.deepEqual(state?.jobEnv, {});
 });
 
-test('an allowed role: the role\'s strategy obtains, its delivery hands over, state and audit say which', async (t) => {
+test("an allowed role: the role's strategy obtains, its delivery hands over, state and audit say which", async (t) => {
   const w = await world(t);
   await prepareStage(w.svc, await configured(w, {}, { JOBROLE_ROLE: 'deployer' }));
   assert.deepEqual(w.rec.calls, ['obtain assume-role deployer']);
@@ -34,8 +34,14 @@ test('an allowed role: the role\'s strategy obtains, its delivery hands over, st
   assert.equal(state?.role?.delivery, 'env', '[job].delivery applies to a role without its own');
   assert.equal(state?.jobEnv['AWS_ACCESS_KEY_ID'], 'ASIAFAKEUNITTEST0001');
   assert.equal(state?.jobEnv['AWS_REGION'], 'us-east-1');
-  assert.ok(state?.secrets.includes('fake-secret-key-unit-test') && state.secrets.includes('fake-session-token-unit-test'), 'the session is registered for redaction');
-  assert.deepEqual(w.rec.audit.map((r) => `${r.event}:${r.outcome}`), ['decision:allow', 'issue:env']);
+  assert.ok(
+    state?.secrets.includes('fake-secret-key-unit-test') && state.secrets.includes('fake-session-token-unit-test'),
+    'the session is registered for redaction',
+  );
+  assert.deepEqual(
+    w.rec.audit.map((r) => `${r.event}:${r.outcome}`),
+    ['decision:allow', 'issue:env'],
+  );
   const issue = w.rec.audit.find((r) => r.event === 'issue');
   assert.equal(issue?.access_key_id, 'ASIAFAKEUNITTEST0001');
   assert.equal(issue?.job_id, 4242);
@@ -93,7 +99,10 @@ test('a strategy that fails after recording its undo: prepare fails, and the und
 });
 
 test('an undo that fails while undoing a failed prepare: the prepare error stands, the slot is quarantined, the state kept for gc', async (t) => {
-  const w = await world(t, { obtainFails: { 'instance-profile': new Error('killed mid-swap (fake)') }, failingSteps: ['restore the instance profile of i-0fake'] });
+  const w = await world(t, {
+    obtainFails: { 'instance-profile': new Error('killed mid-swap (fake)') },
+    failingSteps: ['restore the instance profile of i-0fake'],
+  });
   await assert.rejects(prepareStage(w.svc, await configured(w, {}, { JOBROLE_ROLE: 'swapper' })), /killed mid-swap/);
   const state = await onlyState(w);
   assert.equal(state?.phase, 'scrubbing');

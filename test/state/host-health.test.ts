@@ -47,10 +47,17 @@ describe('host health', () => {
   });
 
   test('the refusal says each sentence once, whether or not the reason already names the restore command', async () => {
-    const sentences = (m: string) => m.split(/(?<=\.) /).map((s) => s.trim()).filter((s) => s !== '');
+    const sentences = (m: string) =>
+      m
+        .split(/(?<=\.) /)
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
     for (const reason of [new RestoreFailed('i-0abc', 'credentials-expired', 'the driver credentials expired').message, 'restore of i-1 failed.']) {
       await markUnhealthy(dir, reason, () => new Date('2030-01-01T00:00:00Z'));
-      const err = await refuseIfUnhealthy(dir).then(() => assert.fail('expected a refusal'), (e: Error) => e);
+      const err = await refuseIfUnhealthy(dir).then(
+        () => assert.fail('expected a refusal'),
+        (e: Error) => e,
+      );
       const all = sentences(err.message);
       assert.equal(new Set(all).size, all.length, `a sentence repeats: ${err.message}`);
       assert.equal(err.message.split('jobrole gc --restore').length - 1, 1, `the restore command once: ${err.message}`);

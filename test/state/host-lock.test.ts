@@ -59,9 +59,7 @@ describe('host lock', () => {
   test('concurrent takeover of a stale lock: exactly one wins, the rest see a live holder', async () => {
     await acquireHostLock(dir, 'job-crashed', alive([]));
     const keys = Array.from({ length: 8 }, (_, i) => `job-${i}`);
-    const results = await Promise.allSettled(
-      keys.map((k) => acquireHostLock(dir, k, { isJobAlive: async (held) => held !== 'job-crashed' })),
-    );
+    const results = await Promise.allSettled(keys.map((k) => acquireHostLock(dir, k, { isJobAlive: async (held) => held !== 'job-crashed' })));
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof SystemFailure);
     assert.equal((await readHostLock(dir))?.jobKey, keys[results.findIndex((r) => r.status === 'fulfilled')]);

@@ -6,7 +6,15 @@ import { lstat, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  deleteJobState, ensureStateLayout, isJobKey, jobDir, jobFilesDir, listJobKeys, readJobState, stateLayout, writeJobState,
+  deleteJobState,
+  ensureStateLayout,
+  isJobKey,
+  jobDir,
+  jobFilesDir,
+  listJobKeys,
+  readJobState,
+  stateLayout,
+  writeJobState,
 } from '../../src/state/job-store.js';
 import { KEY, sampleState } from './state-fixture.js';
 
@@ -20,7 +28,11 @@ const mode = async (p: string) => (await lstat(p)).mode & 0o7777;
 test('stateLayout and ensureStateLayout: the documented directories and modes', async (t) => {
   const layout = await layoutIn(t);
   assert.deepEqual(layout, {
-    root: layout.root, jobs: join(layout.root, 'jobs'), slots: join(layout.root, 'slots'), files: join(layout.root, 'files'), cache: join(layout.root, 'driver-cache'),
+    root: layout.root,
+    jobs: join(layout.root, 'jobs'),
+    slots: join(layout.root, 'slots'),
+    files: join(layout.root, 'files'),
+    cache: join(layout.root, 'driver-cache'),
   });
   await ensureStateLayout(layout);
   assert.equal(await mode(layout.root), 0o711);
@@ -32,7 +44,16 @@ test('stateLayout and ensureStateLayout: the documented directories and modes', 
 
 test('job keys: <jobId>-<12 hex>; anything else cannot name a directory', () => {
   assert.ok(isJobKey(KEY));
-  for (const bad of ['', '4242', '4242-0123456789AB', '4242-0123456789a', '../4242-0123456789ab', '4242-0123456789ab/..', 'x-0123456789ab', '4242-0123456789ab\n']) {
+  for (const bad of [
+    '',
+    '4242',
+    '4242-0123456789AB',
+    '4242-0123456789a',
+    '../4242-0123456789ab',
+    '4242-0123456789ab/..',
+    'x-0123456789ab',
+    '4242-0123456789ab\n',
+  ]) {
     assert.ok(!isJobKey(bad), JSON.stringify(bad));
   }
   const layout = stateLayout('/var/lib/jobrole');

@@ -17,7 +17,10 @@ test('a job whose scrub started is never live again', async () => {
 });
 
 test('past its deadline a job is dead, even with its runner alive', async () => {
-  const r = await jobLiveness({ ...sampleState(), deadline: '2030-01-01T00:59:59.000Z', runner: { pid: process.pid, startTime: undefined, tmpDir: '/tmp/x' } }, NOW);
+  const r = await jobLiveness(
+    { ...sampleState(), deadline: '2030-01-01T00:59:59.000Z', runner: { pid: process.pid, startTime: undefined, tmpDir: '/tmp/x' } },
+    NOW,
+  );
   assert.deepEqual(r, { live: false, why: 'its deadline 2030-01-01T00:59:59.000Z has passed' });
 });
 

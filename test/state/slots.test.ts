@@ -26,7 +26,11 @@ test('claims the lowest free slot, writes the holder (0600), and is idempotent f
   assert.equal(await claimSlot(layout, 3, 'job-a', live), 1, 'a retried config keeps its slot');
   assert.equal(await readFile(join(layout.slots, '1.lock'), 'utf8'), 'job-a\n');
   assert.equal((await lstat(join(layout.slots, '1.lock'))).mode & 0o777, 0o600);
-  assert.deepEqual(await slotHolders(layout, 3), [{ slot: 1, holder: 'job-a' }, { slot: 2, holder: 'job-b' }, { slot: 3, holder: undefined }]);
+  assert.deepEqual(await slotHolders(layout, 3), [
+    { slot: 1, holder: 'job-a' },
+    { slot: 2, holder: 'job-b' },
+    { slot: 3, holder: undefined },
+  ]);
 });
 
 test('all slots busy with live jobs: SystemFailure telling the operator what to set', async (t) => {
@@ -34,22 +38,38 @@ test('all slots busy with live jobs: SystemFailure telling the operator what to 
   await claimSlot(layout, 2, 'job-a', live);
   await claimSlot(layout, 2, 'job-b', live);
   const asked: string[] = [];
-  await assert.rejects(claimSlot(layout, 2, 'job-c', async (k) => { asked.push(k); return true; }), (err: unknown) => {
-    assert.ok(err instanceof SystemFailure);
-    assert.equal(err.message, 'all 2 job slots on this host are busy (job job, job job); the runner retries. If the runner\'s "limit" is above [driver].slots, raise slots and run "jobrole host init".');
-    return true;
-  });
+  await assert.rejects(
+    claimSlot(layout, 2, 'job-c', async (k) => {
+      asked.push(k);
+      return true;
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof SystemFailure);
+      assert.equal(
+        err.message,
+        'all 2 job slots on this host are busy (job job, job job); the runner retries. If the runner\'s "limit" is above [driver].slots, raise slots and run "jobrole host init".',
+      );
+      return true;
+    },
+  );
   assert.deepEqual(asked, ['job-a', 'job-b'], 'each holder was asked whether it is live');
-  assert.deepEqual((await slotHolders(layout, 2)).map((s) => s.holder), ['job-a', 'job-b'], 'live holders keep their slots');
+  assert.deepEqual(
+    (await slotHolders(layout, 2)).map((s) => s.holder),
+    ['job-a', 'job-b'],
+    'live holders keep their slots',
+  );
 });
 
-test('a stale holder\'s slot is taken over', async (t) => {
+test("a stale holder's slot is taken over", async (t) => {
   const layout = await layoutIn(t);
   await claimSlot(layout, 2, 'crashed', live);
   await claimSlot(layout, 2, 'running', live);
   const slot = await claimSlot(layout, 2, 'new-job', async (k) => k !== 'crashed');
   assert.equal(slot, 1);
-  assert.deepEqual((await slotHolders(layout, 2)).map((s) => s.holder), ['new-job', 'running']);
+  assert.deepEqual(
+    (await slotHolders(layout, 2)).map((s) => s.holder),
+    ['new-job', 'running'],
+  );
 });
 
 test('a planted symlink at a slot file is not written through', async (t) => {
@@ -62,7 +82,7 @@ test('a planted symlink at a slot file is not written through', async (t) => {
   assert.ok((await lstat(join(layout.slots, '1.lock'))).isFile());
 });
 
-test('releaseSlot releases only the caller\'s own slot', async (t) => {
+test("releaseSlot releases only the caller's own slot", async (t) => {
   const layout = await layoutIn(t);
   await claimSlot(layout, 2, 'job-a', live);
   await releaseSlot(layout, 1, 'job-b');

@@ -19,18 +19,27 @@ const full = () => ({
   user: { name: 'jobrole-1', uid: 61001, gid: 61001, home: '/home/jobrole-1' },
   broker: { pid: 10, startTime: '99', port: 4000, feedSocket: '/var/lib/jobrole/jobs/x/feed.sock' },
   sandbox: { initPid: 11, startTime: '100', cgroup: '/sys/fs/cgroup/jobrole/x' },
-  instanceProfile: { instanceId: 'i-0123', baselineProfileArn: 'arn:aws:iam::1:instance-profile/base', baselineAssociationId: 'a-1', jobAssociationId: undefined, jobProfile: 'job' },
+  instanceProfile: {
+    instanceId: 'i-0123',
+    baselineProfileArn: 'arn:aws:iam::1:instance-profile/base',
+    baselineAssociationId: 'a-1',
+    jobAssociationId: undefined,
+    jobProfile: 'job',
+  },
   instanceProfileBaseline: { roleName: 'base', accessKeyId: 'AKIA', secretAccessKey: 's', sessionToken: 't', expiration: '2030-01-01T00:00:00Z' },
   scrubber: { pid: 12, startTime: undefined },
 });
 
 function rejects(value: unknown, field: string, problem: RegExp): void {
-  assert.throws(() => parseJobState(value), (err: unknown) => {
-    assert.ok(err instanceof RecordError, String(err));
-    assert.equal(err.field, field);
-    assert.match(err.problem, problem);
-    return true;
-  });
+  assert.throws(
+    () => parseJobState(value),
+    (err: unknown) => {
+      assert.ok(err instanceof RecordError, String(err));
+      assert.equal(err.field, field);
+      assert.match(err.problem, problem);
+      return true;
+    },
+  );
 }
 
 test('a complete record passes through a JSON round trip unchanged', () => {
@@ -79,8 +88,14 @@ test('foreign JSON, another version and truncated text are refused', () => {
   rejects(null, '', /null/);
   rejects({ name: 'some-package', version: '1.0.0' }, 'version', /expected 1/);
   rejects({ ...sampleState(), version: 2 }, 'version', /expected 1 \(a state file of another jobrole version\?\)/);
-  assert.throws(() => parseJobStateText(JSON.stringify(sampleState()).slice(0, 50)), (e: unknown) => e instanceof RecordError && /not JSON/.test(e.message));
-  assert.throws(() => parseJobStateText(''), (e: unknown) => e instanceof RecordError && /the file is empty/.test(e.message));
+  assert.throws(
+    () => parseJobStateText(JSON.stringify(sampleState()).slice(0, 50)),
+    (e: unknown) => e instanceof RecordError && /not JSON/.test(e.message),
+  );
+  assert.throws(
+    () => parseJobStateText(''),
+    (e: unknown) => e instanceof RecordError && /the file is empty/.test(e.message),
+  );
 });
 
 test('readJobState: a corrupt state.json is a SystemFailure naming the file and the field', async (t) => {

@@ -10,13 +10,16 @@ const SKEW_WARN_SECONDS = 5;
 function advice(err: unknown): string {
   const code = errorCode(err);
   if (isMissingHostCredentials(err)) {
-    return 'this host has no AWS credentials: attach an instance profile to the instance (or give the runner\'s user credentials), and check the IMDS hop limit';
+    return "this host has no AWS credentials: attach an instance profile to the instance (or give the runner's user credentials), and check the IMDS hop limit";
   }
-  if (code === 'ExpiredToken' || code === 'ExpiredTokenException' || code === 'InvalidClientTokenId') return 'the host\'s credentials are expired or unknown to AWS: check where they come from (AWS_* environment, ~/.aws, instance profile)';
-  if (code === 'SignatureDoesNotMatch' || code === 'RequestExpired') return 'requests are rejected as badly signed or expired: check this host\'s clock (chrony/NTP) and the secret key';
-  if (code === 'AccessDenied' || code === 'AccessDeniedException') return 'the call is denied: an SCP or permissions boundary blocks sts:GetCallerIdentity, or the STS endpoint is a VPC endpoint whose policy denies it';
+  if (code === 'ExpiredToken' || code === 'ExpiredTokenException' || code === 'InvalidClientTokenId')
+    return "the host's credentials are expired or unknown to AWS: check where they come from (AWS_* environment, ~/.aws, instance profile)";
+  if (code === 'SignatureDoesNotMatch' || code === 'RequestExpired')
+    return "requests are rejected as badly signed or expired: check this host's clock (chrony/NTP) and the secret key";
+  if (code === 'AccessDenied' || code === 'AccessDeniedException')
+    return 'the call is denied: an SCP or permissions boundary blocks sts:GetCallerIdentity, or the STS endpoint is a VPC endpoint whose policy denies it';
   if (isTransient(err)) return 'STS is unreachable or throttling: check the network, [aws].sts_endpoint and [aws].region';
-  return 'check [aws].region, [aws].sts_endpoint and the host\'s network';
+  return "check [aws].region, [aws].sts_endpoint and the host's network";
 }
 
 export function checkHostCredentials(r: CallerIdentityResult, region: string): CheckResult {

@@ -16,13 +16,17 @@ export function checkPrivileges(config: JobroleConfig, uid: number): CheckResult
   if (uid === 0) out.push(pass('running as root'));
   else if (config.job.isolation === 'none') out.push(pass(`running as uid ${uid}; [job].isolation = "none", so root is not needed`));
   else {
-    out.push(fail(
-      `running as uid ${uid}, but [job].isolation = "users" needs root (job users, the IMDS firewall rule, the private state dir): ` +
-        'run gitlab-runner (and this doctor) as root, or set [job].isolation = "none" knowing jobs then run as the runner\'s user',
-    ));
+    out.push(
+      fail(
+        `running as uid ${uid}, but [job].isolation = "users" needs root (job users, the IMDS firewall rule, the private state dir): ` +
+          'run gitlab-runner (and this doctor) as root, or set [job].isolation = "none" knowing jobs then run as the runner\'s user',
+      ),
+    );
   }
   if (config.job.isolation === 'none') {
-    out.push(warn('[job].isolation = "none": jobs run as the runner\'s user and can reach the host\'s own credentials (IMDS); use only on single-purpose hosts'));
+    out.push(
+      warn('[job].isolation = "none": jobs run as the runner\'s user and can reach the host\'s own credentials (IMDS); use only on single-purpose hosts'),
+    );
   }
   return out;
 }

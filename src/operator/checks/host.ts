@@ -39,7 +39,10 @@ async function dirProblem(d: WantDir): Promise<string | undefined> {
   const problems: string[] = [];
   if (st.uid !== d.uid || st.gid !== d.gid) problems.push(`owned by ${st.uid}:${st.gid}, expected ${d.owner} (${d.uid}:${d.gid})`);
   if (d.shared === true) {
-    if ((st.mode & 0o022) !== 0) problems.push(`mode ${octal(st.mode & 0o7777)} is writable by group or others; expected ${d.modes.map(octal).join(' or ')}, or a root-owned shared directory only root can write`);
+    if ((st.mode & 0o022) !== 0)
+      problems.push(
+        `mode ${octal(st.mode & 0o7777)} is writable by group or others; expected ${d.modes.map(octal).join(' or ')}, or a root-owned shared directory only root can write`,
+      );
   } else if (!d.modes.includes(st.mode & 0o7777)) problems.push(`mode ${octal(st.mode & 0o7777)}, expected ${d.modes.map(octal).join(' or ')}`);
   return problems.length > 0 ? problems.join(', ') : undefined;
 }
@@ -53,7 +56,10 @@ function wantedDirs(c: JobroleConfig, users: JobUser[]): WantDir[] {
   // host init makes it root 0700 when it creates it, and only checks an existing shared one (e.g. /var/log).
   if (auditDir !== d.state_dir) out.push({ ...root('audit log dir', auditDir, [0o700]), shared: true });
   out.push(root('home root', d.home_dir, [0o755, 0o711, 0o700]));
-  for (const [what, base] of [['builds dir', d.builds_dir], ['cache dir', d.cache_dir]] as const) {
+  for (const [what, base] of [
+    ['builds dir', d.builds_dir],
+    ['cache dir', d.cache_dir],
+  ] as const) {
     out.push(root(what, base, [0o755]));
     users.forEach((u, i) => out.push({ what, path: join(base, `slot${i + 1}`), uid: u.uid, gid: u.gid, owner: u.name, modes: [0o700] }));
   }
@@ -64,9 +70,7 @@ export async function checkHost(config: JobroleConfig, deps: HostCheckDeps = {})
   const out: CheckResult[] = [];
   try {
     const health = await readHealth(config.driver.state_dir);
-    out.push(health.healthy
-      ? pass('host health: no unhealthy marker')
-      : fail(unhealthyText(health)));
+    out.push(health.healthy ? pass('host health: no unhealthy marker') : fail(unhealthyText(health)));
   } catch (err) {
     out.push(fail(`host health marker in ${config.driver.state_dir} cannot be read (${(err as Error).message})`));
   }
@@ -106,7 +110,10 @@ export async function checkHost(config: JobroleConfig, deps: HostCheckDeps = {})
   if (users.length === 0) {
     out.push(fail(`IMDS firewall rule: cannot be checked without job users: ${INIT}`));
   } else {
-    const fw = await verifyImdsBlock(users.map((u) => u.uid), { ...run, table: deps.nftTable ?? config.driver.firewall_table });
+    const fw = await verifyImdsBlock(
+      users.map((u) => u.uid),
+      { ...run, table: deps.nftTable ?? config.driver.firewall_table },
+    );
     out.push(fw.ok ? pass(`IMDS firewall rule blocks uids ${users.map((u) => u.uid).join(', ')}`) : fail(`IMDS firewall rule: ${fw.problem}`));
   }
   return out;

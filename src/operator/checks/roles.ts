@@ -15,7 +15,14 @@ async function tryRole(sts: STSClient, config: JobroleConfig, role: RoleConfig, 
     RoleSessionName: DRY_RUN_SESSION,
     DurationSeconds: 900,
     ...(config.job.source_identity !== 'none' ? { SourceIdentity: DRY_RUN_SESSION } : {}),
-    ...(config.job.session_tags ? { Tags: [{ Key: 'gitlab:project_path', Value: DRY_RUN_SESSION }, { Key: 'gitlab:job_id', Value: '0' }] } : {}),
+    ...(config.job.session_tags
+      ? {
+          Tags: [
+            { Key: 'gitlab:project_path', Value: DRY_RUN_SESSION },
+            { Key: 'gitlab:job_id', Value: '0' },
+          ],
+        }
+      : {}),
     ...(role.session_policy !== '' ? { Policy: role.session_policy } : {}),
     ...(role.policy_arns.length > 0 ? { PolicyArns: role.policy_arns.map((arn) => ({ arn })) } : {}),
   };
@@ -30,11 +37,12 @@ async function tryRole(sts: STSClient, config: JobroleConfig, role: RoleConfig, 
       ...(config.job.session_tags ? ['sts:TagSession'] : []),
       ...(config.job.source_identity !== 'none' ? ['sts:SetSourceIdentity'] : []),
     ].join(', ');
-    const what = code === 'AccessDenied'
-      ? `its trust policy must allow ${caller ?? "this host's role"} ${needs}`
-      : code === 'MalformedPolicyDocument' || code === 'PackedPolicyTooLarge'
-        ? 'fix its session_policy / policy_arns'
-        : 'check the role ARN and the STS endpoint';
+    const what =
+      code === 'AccessDenied'
+        ? `its trust policy must allow ${caller ?? "this host's role"} ${needs}`
+        : code === 'MalformedPolicyDocument' || code === 'PackedPolicyTooLarge'
+          ? 'fix its session_policy / policy_arns'
+          : 'check the role ARN and the STS endpoint';
     return fail(`role "${role.name}" (${role.arn}): AssumeRole failed (${describeAwsError(err)}): ${what}`);
   }
 }

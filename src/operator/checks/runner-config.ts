@@ -58,7 +58,11 @@ function checkRunner(r: Obj, label: string, config: JobroleConfig, self: string 
     if (a.config !== undefined) configPaths.add(a.config);
   }
   if (problems.length > 0) {
-    out.push(fail(`${label}: ${problems.join('; ')}: set [runners.custom] config_exec/prepare_exec/run_exec/cleanup_exec to jobrole with args ["config"], ["prepare"], ["run"], ["cleanup"]`));
+    out.push(
+      fail(
+        `${label}: ${problems.join('; ')}: set [runners.custom] config_exec/prepare_exec/run_exec/cleanup_exec to jobrole with args ["config"], ["prepare"], ["run"], ["cleanup"]`,
+      ),
+    );
   } else {
     out.push(pass(`${label}: all four stages run jobrole`));
   }
@@ -72,9 +76,12 @@ function checkRunner(r: Obj, label: string, config: JobroleConfig, self: string 
   const cleanup = timeout(custom, 'cleanup_exec_timeout');
   const minCleanup = ip ? need : MIN_CLEANUP_TIMEOUT;
   const tproblems: string[] = [];
-  if (ip && prepare < need) tproblems.push(`prepare_exec_timeout = ${prepare} s is below [instance_profile].propagation_timeout + 60 s = ${need} s: set it to at least ${need}`);
+  if (ip && prepare < need)
+    tproblems.push(`prepare_exec_timeout = ${prepare} s is below [instance_profile].propagation_timeout + 60 s = ${need} s: set it to at least ${need}`);
   if (cleanup < minCleanup) {
-    tproblems.push(`cleanup_exec_timeout = ${cleanup} s is too short to scrub${ip ? ' and restore the instance profile' : ''}: set it to at least ${minCleanup}`);
+    tproblems.push(
+      `cleanup_exec_timeout = ${cleanup} s is too short to scrub${ip ? ' and restore the instance profile' : ''}: set it to at least ${minCleanup}`,
+    );
   }
   out.push(tproblems.length > 0 ? fail(`${label}: ${tproblems.join('; ')}`) : pass(`${label}: timeouts prepare ${prepare} s, cleanup ${cleanup} s`));
   return out;
@@ -93,7 +100,9 @@ export async function checkRunnerConfig(path: string | undefined, config: Jobrol
     doc = parse(await readFile(path, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return [fail(`gitlab-runner config ${path}: ${code !== undefined ? `cannot be read (${code})` : `not valid TOML (${(err as Error).message.split('\n')[0]})`}`)];
+    return [
+      fail(`gitlab-runner config ${path}: ${code !== undefined ? `cannot be read (${code})` : `not valid TOML (${(err as Error).message.split('\n')[0]})`}`),
+    ];
   }
   const concurrent = typeof doc.concurrent === 'number' && doc.concurrent > 0 ? doc.concurrent : 1;
   const runners = Array.isArray(doc.runners) ? doc.runners.map(obj) : [];
@@ -101,7 +110,9 @@ export async function checkRunnerConfig(path: string | undefined, config: Jobrol
     .map((r, i) => ({ r, label: `gitlab-runner ${path} [[runners]] ${typeof r.name === 'string' ? JSON.stringify(r.name) : `#${i + 1}`}` }))
     .filter(({ r }) => r.executor === 'custom' && STAGES.some((s) => isJobrole(obj(r.custom)[`${s}_exec`], self)));
   if (ours.length === 0) {
-    return [fail(`gitlab-runner config ${path}: no [[runners]] with executor = "custom" runs jobrole: register one (see the registration example in the docs)`)];
+    return [
+      fail(`gitlab-runner config ${path}: no [[runners]] with executor = "custom" runs jobrole: register one (see the registration example in the docs)`),
+    ];
   }
   const out: CheckResult[] = [];
   const slots = config.driver.slots;
@@ -111,12 +122,18 @@ export async function checkRunnerConfig(path: string | undefined, config: Jobrol
     const n = effectiveLimit(r, concurrent);
     total += n;
     const from = typeof r.limit === 'number' && r.limit > 0 ? `limit = ${r.limit}` : `limit unset, concurrent = ${concurrent}`;
-    out.push(n <= slots
-      ? pass(`${label}: at most ${n} job${n === 1 ? '' : 's'} at once (${from}) within [driver].slots = ${slots}`)
-      : fail(`${label}: up to ${n} jobs at once (${from}) but [driver].slots = ${slots}: set limit = ${slots} (jobs beyond the slots fail to start)`));
+    out.push(
+      n <= slots
+        ? pass(`${label}: at most ${n} job${n === 1 ? '' : 's'} at once (${from}) within [driver].slots = ${slots}`)
+        : fail(`${label}: up to ${n} jobs at once (${from}) but [driver].slots = ${slots}: set limit = ${slots} (jobs beyond the slots fail to start)`),
+    );
   }
   if (ours.length > 1 && total > slots) {
-    out.push(fail(`gitlab-runner config ${path}: the ${ours.length} jobrole runners together run up to ${total} jobs, more than [driver].slots = ${slots}: lower their limits`));
+    out.push(
+      fail(
+        `gitlab-runner config ${path}: the ${ours.length} jobrole runners together run up to ${total} jobs, more than [driver].slots = ${slots}: lower their limits`,
+      ),
+    );
   }
   return out;
 }

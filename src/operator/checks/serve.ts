@@ -24,8 +24,12 @@ async function checkListen(listen: string, tls: boolean): Promise<CheckResult> {
   });
   if (err === undefined) return pass(`[serve].listen ${listen}: free, served as ${how}`);
   if (err.code === 'EADDRINUSE') return warn(`[serve].listen ${listen}: the port is in use (is jobrole serve already running?); served as ${how}`);
-  if (err.code === 'EACCES') return fail(`[serve].listen ${listen}: this user may not bind port ${addr.port} (below 1024 needs CAP_NET_BIND_SERVICE, e.g. AmbientCapabilities= in the systemd unit)`);
-  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return fail(`[serve].listen ${listen}: ${addr.host} is not an address of this host (${err.code})`);
+  if (err.code === 'EACCES')
+    return fail(
+      `[serve].listen ${listen}: this user may not bind port ${addr.port} (below 1024 needs CAP_NET_BIND_SERVICE, e.g. AmbientCapabilities= in the systemd unit)`,
+    );
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+    return fail(`[serve].listen ${listen}: ${addr.host} is not an address of this host (${err.code})`);
   return fail(`[serve].listen ${listen}: cannot listen (${err.code ?? err.message})`);
 }
 
@@ -40,9 +44,13 @@ export async function checkServe(config: JobroleConfig, deps: ServeCheckDeps = {
     settings = serveSettings(config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return [fail(`jobrole serve: ${err.message}`), skip('serve: listen address, TLS and GitLab\'s keys not checked')];
+    return [fail(`jobrole serve: ${err.message}`), skip("serve: listen address, TLS and GitLab's keys not checked")];
   }
-  const out: CheckResult[] = [pass(`jobrole serve: audience ${JSON.stringify(settings.audience)}, ${config.roles.length} role(s) it can serve, rate limit ${settings.rate_limit}/s per job, up to ${settings.max_cached} cached sessions`)];
+  const out: CheckResult[] = [
+    pass(
+      `jobrole serve: audience ${JSON.stringify(settings.audience)}, ${config.roles.length} role(s) it can serve, rate limit ${settings.rate_limit}/s per job, up to ${settings.max_cached} cached sessions`,
+    ),
+  ];
   out.push(await checkListen(settings.listen, settings.tls_cert !== ''));
   if (settings.tls_cert === '') {
     out.push(skip('[serve].tls_cert/tls_key: not set (plain HTTP on loopback)'));
