@@ -91,7 +91,11 @@ try {
   );
 } finally {
   if (isolation === 'users')
-    await new Promise((r) => execFile('bash', ['-c', 'pkill -KILL -u jrbench1; userdel jrbench1; nft delete table inet jrbench'], () => r(undefined)));
+    await new Promise((r) =>
+      execFile('bash', ['-c', 'pkill -KILL -u jrbench1; userdel jrbench1; nft delete table inet jrbench; nft delete table inet jrbench_ep'], () =>
+        r(undefined),
+      ),
+    );
   await emu.stop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -48,23 +48,46 @@ export const endpointDelivery: DeliveryMethod = {
         sourceSpec,
       },
     });
-    await persist({
-      broker: { pid: broker.pid, startTime: broker.startTime, port: broker.port, feedSocket: feedSocketPath },
-      jobEnv: { ...endpointJobEnv(`http://127.0.0.1:${broker.port}/creds`, token), ...regionEnv(config.aws.region) },
-    });
+    const record = { pid: broker.pid, startTime: broker.startTime, port: broker.port, feedSocket: feedSocketPath };
+    if (job.user === undefined) {
+      await persist({ broker: record });
+    } else {
+      // Another uid's connection never reaches the endpoint: the kernel resets its SYN, however many it sends.
+      const { endpointFenceFor, installEndpointFence } = await import('../isolation/endpoint-fence.js');
+      const fence = endpointFenceFor(config.driver.firewall_table, job.key);
+      await persist({ broker: { ...record, fence } });
+      await installEndpointFence(fence, { port: broker.port, uid: job.user.uid });
+    }
+    await persist({ jobEnv: { ...endpointJobEnv(`http://127.0.0.1:${broker.port}/creds`, token), ...regionEnv(config.aws.region) } });
   },
   teardown(state) {
     const broker = state.broker;
     if (broker === undefined) return [];
+    const fence = broker.fence;
+    let stopped = false;
     return [
       {
         name: 'stop the credentials endpoint',
         run: async () => {
           const { stopBroker } = await import('../core/process-identity.js');
           await stopBroker({ pid: broker.pid, startTime: broker.startTime }, { graceMs: 3000 });
+          stopped = true;
           await scrubPath(broker.feedSocket);
         },
       },
+      // Only after the stop: the port is never open to other uids while the endpoint lives (gc retries both).
+      ...(fence === undefined
+        ? []
+        : [
+            {
+              name: "remove the endpoint's firewall rule",
+              run: async () => {
+                if (!stopped) throw new Error('kept: the endpoint may still be running');
+                const { removeEndpointFence } = await import('../isolation/endpoint-fence.js');
+                await removeEndpointFence(fence);
+              },
+            },
+          ]),
     ];
   },
 };

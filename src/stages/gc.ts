@@ -52,6 +52,8 @@ export async function collectGarbage(svc: Services, opts: { all?: boolean } = {}
   for (const name of files) if (isJobKey(name) && !keys.has(name)) await scrubPath(join(layout.files, name));
   const { retryQuarantinedSlots, deleteLeftoverTrash, endOrphanSandboxes } = await import('./gc-slots.js');
   await endOrphanSandboxes(svc);
+  const { removeOrphanEndpointFences } = await import('./gc-endpoint-fences.js');
+  await removeOrphanEndpointFences(svc);
   await retryQuarantinedSlots(svc);
   await deleteLeftoverTrash(svc);
   return report;

@@ -81,7 +81,13 @@ export const shape =
 const startTime = optional(str);
 
 const jobUser = shape<JobUser>({ name: str, uid: int, gid: int, home: str });
-const broker = shape<BrokerRecord>({ pid: int, startTime, port: int, feedSocket: str });
+const broker = shape<BrokerRecord>({
+  pid: int,
+  startTime,
+  port: int,
+  feedSocket: str,
+  fence: optional(shape<NonNullable<BrokerRecord['fence']>>({ table: str, chain: str })),
+});
 const sandbox = shape<SandboxRecord>({ initPid: int, startTime, cgroup: optional(str) });
 const instanceProfile = shape<InstanceProfileUndo>({
   instanceId: str,

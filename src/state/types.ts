@@ -16,6 +16,8 @@ export interface BrokerRecord {
   port: number;
   /** Unix socket (in the job's state dir) where run stages learn secrets the broker issues later. */
   feedSocket: string;
+  /** The nftables chain that resets every other uid's connection to the endpoint (isolation "users"). */
+  fence?: { table: string; chain: string };
 }
 
 /** A job's sandbox: the init of its namespaces (pid + start time, so a recycled pid is never signalled). */

@@ -175,7 +175,7 @@ ${opts.roles ?? ''}
         await endSandboxes(stateDir);
         execFileSync('bash', [
           '-c',
-          `for u in $(getent passwd | cut -d: -f1 | grep '^${userPrefix}'); do pkill -KILL -u "$u" 2>/dev/null; userdel "$u" 2>/dev/null; done; nft delete table inet ${firewallTable} 2>/dev/null; true`,
+          `for u in $(getent passwd | cut -d: -f1 | grep '^${userPrefix}'); do pkill -KILL -u "$u" 2>/dev/null; userdel "$u" 2>/dev/null; done; nft delete table inet ${firewallTable} 2>/dev/null; nft delete table inet ${firewallTable}_ep 2>/dev/null; true`,
         ]);
       }
       await rm(dir, { recursive: true, force: true });

@@ -44,6 +44,8 @@ export interface Recorder {
 export interface FakeOptions {
   /** [job].delivery (default env). */
   delivery?: 'endpoint' | 'env' | 'file';
+  /** [driver].firewall_table (default jobrole). */
+  firewallTable?: string;
   /** More lines inside [job]. */
   toml?: string;
   /** Makes a strategy's obtain throw after it persisted its undo record. */
@@ -87,6 +89,7 @@ cache_dir = "${join(dir, 'cache')}"
 audit_log = "${join(dir, 'audit.jsonl')}"
 home_dir = "${join(dir, 'home')}"
 slots = 1
+firewall_table = "${opts.firewallTable ?? 'jobrole'}"
 [job]
 isolation = "${opts.user !== undefined ? 'users' : 'none'}"
 delivery = "${opts.delivery ?? 'env'}"

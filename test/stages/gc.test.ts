@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readProcessStartTime } from '../../src/core/process-identity.js';
+import { runCommand } from '../../src/isolation/command.js';
+import { endpointFenceFor, installEndpointFence, listEndpointFences } from '../../src/isolation/endpoint-fence.js';
 import { quarantineSlot, readQuarantine } from '../../src/state/quarantine.js';
 import { releaseSlot, slotHolders } from '../../src/state/slots.js';
 import { deleteJobState, jobDir } from '../../src/state/job-store.js';
@@ -87,3 +89,25 @@ test('a quarantined slot whose scrub fails again stays quarantined with the new 
   assert.deepEqual(w.rec.calls, ['step scrub slot 1']);
   assert.match((await readQuarantine(w.svc.layout, 1))?.reason ?? '', /scrub slot 1 failed \(fake\)/);
 });
+
+test(
+  "an endpoint firewall rule whose job has no state is removed; a live job's is kept (root: real nftables)",
+  { skip: process.getuid?.() === 0 ? false : 'needs root for nft' },
+  async (t) => {
+    const table = `jrtgc${process.pid}`;
+    const w = await fakeWorld(t, { user: USER, firewallTable: table });
+    t.after(async () => {
+      await runCommand('nft', ['delete', 'table', 'inet', `${table}_ep`]);
+    });
+    await configured(w);
+    const live = (await onlyState(w)) as JobState;
+    const kept = endpointFenceFor(table, live.key);
+    const orphan = endpointFenceFor(table, '4100-aaaaaaaaaaaa');
+    await installEndpointFence(kept, { port: 40001, uid: USER.uid });
+    await installEndpointFence(orphan, { port: 40002, uid: USER.uid });
+    w.svc.host.liveness = async () => ({ live: true });
+    await collectGarbage(w.svc);
+    assert.deepEqual(await listEndpointFences(`${table}_ep`), [kept]);
+    assert.ok(w.rec.lines.some((l) => /removed the endpoint firewall rule of job 4100/.test(l)));
+  },
+);
