@@ -52,15 +52,21 @@ export async function installEndpointFence(fence: EndpointFence, opts: { port: n
   if (r.exitCode !== 0) throw new Error(`installing the firewall rule of the job's credentials endpoint: ${describeFailure('nft', ['-f', '-'], r)}`);
 }
 
-/** Removes the job's chain; a chain (or table) that is not there is already removed. */
-export async function removeEndpointFence(fence: EndpointFence, run: CommandRunner = runCommand): Promise<'removed' | 'absent'> {
+/**
+ * Removes the job's chain in one transaction; a chain (or table) that is not there is already removed: `add`
+ * makes the names exist (an empty regular chain, or nothing new) so the flush and delete cannot fail on them.
+ */
+export async function removeEndpointFence(fence: EndpointFence, run: CommandRunner = runCommand): Promise<void> {
   const { table, chain } = fence;
-  const listed = await run('nft', ['list', 'chain', 'inet', table, chain]);
-  if (listed.exitCode !== 0) return 'absent';
-  const script = `flush chain inet ${table} ${chain}\ndelete chain inet ${table} ${chain}\n`;
+  const script = [
+    `add table inet ${table}`,
+    `add chain inet ${table} ${chain}`,
+    `flush chain inet ${table} ${chain}`,
+    `delete chain inet ${table} ${chain}`,
+    '',
+  ].join('\n');
   const r = await run('nft', ['-f', '-'], { input: script });
   if (r.exitCode !== 0) throw new Error(`removing the firewall rule of the job's credentials endpoint: ${describeFailure('nft', ['-f', '-'], r)}`);
-  return 'removed';
 }
 
 /** The job chains in the endpoints' table (none when the table does not exist). */
