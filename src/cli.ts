@@ -3,7 +3,7 @@
 import yargs from 'yargs';
 import { configPath, loadConfig } from './config/load.js';
 import type { JobroleConfig } from './config/types.js';
-import { jobLog, stderrLog } from './core/job-log.js';
+import { jobLog, stderrLog, type JobLog } from './core/job-log.js';
 import { printError, runStageCommand } from './runner/stage-command.js';
 import { SystemFailure } from './core/exit-codes.js';
 import { VERSION } from './core/version.js';
@@ -38,6 +38,11 @@ export async function runCli(argv: string[]): Promise<number> {
     code = c;
   };
   const cliPath = process.argv[1] ?? 'jobrole';
+  /** The composition root of a stage or gc process: every service built once from the config. */
+  const services = async (config: JobroleConfig, log: JobLog) => {
+    const { composeServices } = await import('./stages/compose.js');
+    return composeServices(config, log, cliPath);
+  };
   const parser = yargs(argv)
     .scriptName('jobrole')
     .usage('$0 <command>\n\nGitLab Runner custom-executor driver: each CI job gets its own short-lived AWS role.')
@@ -49,8 +54,8 @@ export async function runCli(argv: string[]): Promise<number> {
       async (a) => {
         set(
           await runStageCommand('config', process.env, async () => {
-            const [{ configStage }, { composeServices }] = await Promise.all([import('./stages/config.js'), import('./stages/compose.js')]);
-            await configStage(composeServices(await load(a), stderrLog(), cliPath), process.env, process.stdout);
+            const { configStage } = await import('./stages/config.js');
+            await configStage(await services(await load(a), stderrLog()), process.env, process.stdout);
           }),
         );
       },
@@ -62,8 +67,8 @@ export async function runCli(argv: string[]): Promise<number> {
       async (a) => {
         set(
           await runStageCommand('prepare', process.env, async () => {
-            const [{ prepareStage }, { composeServices }] = await Promise.all([import('./stages/prepare.js'), import('./stages/compose.js')]);
-            await prepareStage(composeServices(await load(a), jobLog(), cliPath), process.env);
+            const { prepareStage } = await import('./stages/prepare.js');
+            await prepareStage(await services(await load(a), jobLog()), process.env);
           }),
         );
       },
@@ -88,8 +93,8 @@ export async function runCli(argv: string[]): Promise<number> {
       async (a) => {
         set(
           await runStageCommand('cleanup', process.env, async () => {
-            const [{ cleanupStage }, { composeServices }] = await Promise.all([import('./stages/cleanup.js'), import('./stages/compose.js')]);
-            await cleanupStage(composeServices(await load(a), stderrLog(), cliPath), process.env);
+            const { cleanupStage } = await import('./stages/cleanup.js');
+            await cleanupStage(await services(await load(a), stderrLog()), process.env);
           }),
         );
       },
@@ -104,8 +109,7 @@ export async function runCli(argv: string[]): Promise<number> {
       async (a) => {
         set(
           await operator(async () => {
-            const { composeServices } = await import('./stages/compose.js');
-            const svc = composeServices(await loadWarn(a), jobLog(), cliPath);
+            const svc = await services(await loadWarn(a), jobLog());
             if (a.restore) {
               const { operatorRestore } = await import('./stages/restore.js');
               return operatorRestore(svc);

@@ -21,6 +21,7 @@ export async function operatorRestore(svc: Services): Promise<number> {
     const state = await readJobState(layout, key).catch(() => undefined);
     const undo = state?.instanceProfile;
     if (state === undefined || undo === undefined) continue;
+    const restoreRecord = { event: 'restore' as const, job_id: state.job.id, job_key: key, project: state.job.projectPath, instance_id: undo.instanceId };
     const common = {
       imds,
       timeoutMs: config.instance_profile.propagation_timeout * 1000,
@@ -62,27 +63,11 @@ export async function operatorRestore(svc: Services): Promise<number> {
       // Undone: the scrub below must not try again with credentials that may no longer work.
       await writeJobState(layout, withoutUndo(state));
       log.ok(`restored the instance profile of ${undo.instanceId} (job ${state.job.id})`);
-      await audit.write({
-        event: 'restore',
-        job_id: state.job.id,
-        job_key: key,
-        project: state.job.projectPath,
-        instance_id: undo.instanceId,
-        outcome: 'ok',
-        detail: 'jobrole gc --restore',
-      });
+      await audit.write({ ...restoreRecord, outcome: 'ok', detail: 'jobrole gc --restore' });
     } catch (err) {
       failed++;
       log.error(`job ${state.job.id}: ${(err as Error).message}`);
-      await audit.write({
-        event: 'restore',
-        job_id: state.job.id,
-        job_key: key,
-        project: state.job.projectPath,
-        instance_id: undo.instanceId,
-        outcome: 'failed',
-        detail: `jobrole gc --restore: ${(err as Error).message}`,
-      });
+      await audit.write({ ...restoreRecord, outcome: 'failed', detail: `jobrole gc --restore: ${(err as Error).message}` });
     }
   }
   if (failed > 0) return 1;
