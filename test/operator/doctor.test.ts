@@ -174,6 +174,7 @@ test(
     assert.ok(find(good.lines, /^PASS job users exist for all 2 slots \(jobrole-job1 uid 51002, jobrole-job2 uid 51003\)/), good.lines.join('\n'));
     assert.ok(find(good.lines, /^PASS directories: 9 in place/), good.lines.join('\n'));
     assert.ok(find(good.lines, /^FAIL IMDS firewall rule: .*run `jobrole host init`/), good.lines.join('\n'));
+    assert.ok(find(good.lines, /^PASS endpoint firewall rules: 0 in jobrole_doctor_test_ep, each of a job in progress/), good.lines.join('\n'));
     await chmod(join(d.builds_dir, 'slot2'), 0o755);
     await chown(join(d.cache_dir, 'slot1'), 0, 0);
     const bad = await runDoctor({ config: s.config }, deps);
@@ -234,5 +235,20 @@ arn = "arn:aws:iam::111122223333:role/users-on-protected"
   assert.match(
     warned[0] ?? '',
     /^WARN .*\[\[roles\]\] "deploy-env" grants on allow\.environments, allow\.pipeline_sources, .*add protected = true or environment_protected = true/,
+  );
+});
+
+test('an endpoint firewall rule whose job has no state left is a warning naming the job and the fix', async (t) => {
+  const s = await setup(t);
+  const chains = { nftables: [{ chain: { family: 'inet', table: 'jobrole_doctor_test_ep', name: 'job_4100_aaaaaaaaaaaa', hook: 'output' } }] };
+  const base = fakeRun(true);
+  const run: CommandRunner = async (file, args, opts) =>
+    file === 'nft' && args.join(' ') === '-j list table inet jobrole_doctor_test_ep'
+      ? { exitCode: 0, stdout: JSON.stringify(chains), stderr: '' }
+      : base(file, args, opts);
+  const r = await runDoctor({ config: s.config }, { ...s.deps, run });
+  assert.ok(
+    find(r.lines, /^WARN endpoint firewall rules in jobrole_doctor_test_ep of jobs with no state left: 4100-aaaaaaaaaaaa; "jobrole gc" removes them/),
+    r.lines.join('\n'),
   );
 });

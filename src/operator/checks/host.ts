@@ -5,10 +5,12 @@ import { dirname, join } from 'node:path';
 import type { JobroleConfig } from '../../config/types.js';
 import type { CommandRunner } from '../../isolation/command.js';
 import { verifyImdsBlock } from '../../isolation/firewall.js';
+import { endpointFenceTable, jobKeyOfChain, listEndpointFences } from '../../isolation/endpoint-fence.js';
+import { listJobKeys, stateLayout } from '../../state/job-store.js';
 import { jobUserName, lookupJobUser } from '../../isolation/users.js';
 import { readHealth, unhealthyText } from '../../state/host-health.js';
 import type { JobUser } from '../../state/types.js';
-import { fail, pass, skip, type CheckResult } from './result.js';
+import { fail, pass, skip, warn, type CheckResult } from './result.js';
 
 export interface HostCheckDeps {
   run?: CommandRunner;
@@ -116,5 +118,18 @@ export async function checkHost(config: JobroleConfig, deps: HostCheckDeps = {})
     );
     out.push(fw.ok ? pass(`IMDS firewall rule blocks uids ${users.map((u) => u.uid).join(', ')}`) : fail(`IMDS firewall rule: ${fw.problem}`));
   }
+  out.push(await checkEndpointFences(config, deps));
   return out;
+}
+
+/** Endpoint rules left by jobs that have no state (a port fenced for a gone uid would lock out a later job there). */
+async function checkEndpointFences(config: JobroleConfig, deps: HostCheckDeps): Promise<CheckResult> {
+  const table = endpointFenceTable(deps.nftTable ?? config.driver.firewall_table);
+  const fences = await listEndpointFences(table, deps.run);
+  const live = new Set(await listJobKeys(stateLayout(config.driver.state_dir)));
+  const orphans = fences.map((f) => jobKeyOfChain(f.chain)).filter((k): k is string => k !== undefined && !live.has(k));
+  if (orphans.length > 0) {
+    return warn(`endpoint firewall rules in ${table} of jobs with no state left: ${orphans.join(', ')}; "jobrole gc" removes them`);
+  }
+  return pass(`endpoint firewall rules: ${fences.length} in ${table}, each of a job in progress`);
 }
