@@ -1,4 +1,4 @@
-// AWS SDK errors in one place: their code, whether a retry can help, the operator-facing description and the request id.
+// AWS SDK errors and retries in one place: code, whether a retry can help, the bounded retry, the description, the request id.
 
 export function errorCode(err: unknown): string {
   if (typeof err !== 'object' || err === null) return '';
@@ -43,6 +43,51 @@ export function isTransient(err: unknown, alsoCodes?: ReadonlySet<string>): bool
   if (status !== undefined && status >= 500) return true;
   if (alsoCodes === undefined) return false;
   return alsoCodes.has(code) || (typeof e.code === 'string' && alsoCodes.has(e.code)) || e.$fault === 'server';
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  /** Codes transient for this call besides throttling, 5xx and network errors (isTransient's alsoCodes). */
+  alsoCodes?: ReadonlySet<string>;
+  sleep?: (ms: number) => Promise<void>;
+  /** For the jitter; default Math.random. */
+  random?: () => number;
+}
+
+/** What retryTransient throws: the last error (as cause), whether it was transient, and after how many attempts. */
+export class AwsCallFailed extends Error {
+  override readonly name = 'AwsCallFailed';
+  constructor(
+    readonly attempts: number,
+    readonly transient: boolean,
+    cause: unknown,
+  ) {
+    super(errorMessage(cause), { cause });
+  }
+}
+
+/** The wait after failed attempt n: half of min(10 s, 200 ms · 2^(n-1)), plus a random part of the other half. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const cap = Math.min(10_000, 200 * 2 ** (attempt - 1));
+  return Math.round(cap / 2 + random() * (cap / 2));
+}
+
+/**
+ * Calls until it succeeds, fails with a non-transient error, or has made maxAttempts; waits backoffMs between.
+ * For calls whose transient failures the SDK's own retries do not cover (web identity: the IdP's outages);
+ * clients made by aws/clients.ts already retry throttling and 5xx themselves.
+ */
+export async function retryTransient<T>(call: () => Promise<T>, policy: RetryPolicy): Promise<T> {
+  const sleep = policy.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const transient = isTransient(err, policy.alsoCodes);
+      if (!transient || attempt >= policy.maxAttempts) throw new AwsCallFailed(attempt, transient, err);
+      await sleep(backoffMs(attempt, policy.random));
+    }
+  }
 }
 
 /** An error and its causes (`cause`), outermost first, at most `max` of them. */

@@ -2,7 +2,7 @@
 
 import { AssumeRoleWithWebIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { BuildFailure, SystemFailure } from '../core/exit-codes.js';
-import { errorCode, isTransient } from '../aws/errors.js';
+import { AwsCallFailed, errorCode, retryTransient } from '../aws/errors.js';
 import type { IssuedSession } from '../core/credential-types.js';
 import type { VerifiedClaims } from '../identity/claims.js';
 
@@ -88,8 +88,6 @@ function trustRefusal(code: string, err: unknown, req: WebIdentityRequest): Buil
 }
 
 export async function webIdentitySession(deps: WebIdentityDeps, req: WebIdentityRequest): Promise<IssuedSession> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = deps.random ?? Math.random;
   const maxAttempts = Math.max(1, deps.maxAttempts ?? 4);
   const input = {
     RoleArn: req.roleArn,
@@ -100,43 +98,43 @@ export async function webIdentitySession(deps: WebIdentityDeps, req: WebIdentity
     ...(req.policyArns !== undefined && req.policyArns.length > 0 ? { PolicyArns: req.policyArns.map((arn) => ({ arn })) } : {}),
   };
 
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const out = await deps.sts.send(new AssumeRoleWithWebIdentityCommand(input));
-      const cr = out.Credentials;
-      if (!cr?.AccessKeyId || !cr.SecretAccessKey || !cr.SessionToken || !cr.Expiration) {
-        throw new SystemFailure(`STS answered AssumeRoleWithWebIdentity for role ${req.roleArn} without complete credentials.`);
-      }
-      const session: IssuedSession = {
-        credentials: { accessKeyId: cr.AccessKeyId, secretAccessKey: cr.SecretAccessKey, sessionToken: cr.SessionToken, expiration: cr.Expiration },
-        roleArn: req.roleArn,
-        sessionName: req.sessionName,
-      };
-      if (out.AssumedRoleUser?.Arn) session.assumedRoleArn = out.AssumedRoleUser.Arn;
-      return session;
-    } catch (err) {
-      if (err instanceof SystemFailure || err instanceof BuildFailure) throw err;
-      const code = errorCode(err) || 'UnknownError';
-      if (TRUST_REFUSALS.has(code)) throw trustRefusal(code, err, req);
-      if (EXPIRED.has(code)) {
-        throw new BuildFailure(
-          `STS refused AssumeRoleWithWebIdentity for role ${req.roleArn}: the job's ID token has expired ` +
-            `(${code}). ID tokens last as long as the job's timeout; retry the job.`,
-          { cause: err },
-        );
-      }
-      if (!isTransient(err, TRANSIENT)) {
-        throw new SystemFailure(`AssumeRoleWithWebIdentity for role ${req.roleArn} failed (${code}: ${awsMessage(err, req.token)}).`, { cause: err });
-      }
-      if (attempt >= maxAttempts) {
-        throw new SystemFailure(
-          `AssumeRoleWithWebIdentity for role ${req.roleArn} kept failing (${code}: ${awsMessage(err, req.token)}) ` +
-            `after ${attempt} attempts; STS or GitLab's OIDC endpoint may be unreachable or throttled.`,
-          { cause: err },
-        );
-      }
-      const cap = Math.min(10_000, 200 * 2 ** (attempt - 1));
-      await sleep(Math.round(cap / 2 + random() * (cap / 2)));
+  let out;
+  try {
+    out = await retryTransient(() => deps.sts.send(new AssumeRoleWithWebIdentityCommand(input)), {
+      maxAttempts,
+      alsoCodes: TRANSIENT,
+      ...(deps.sleep !== undefined ? { sleep: deps.sleep } : {}),
+      ...(deps.random !== undefined ? { random: deps.random } : {}),
+    });
+  } catch (failed) {
+    const err = failed instanceof AwsCallFailed ? failed.cause : failed;
+    const code = errorCode(err) || 'UnknownError';
+    if (TRUST_REFUSALS.has(code)) throw trustRefusal(code, err, req);
+    if (EXPIRED.has(code)) {
+      throw new BuildFailure(
+        `STS refused AssumeRoleWithWebIdentity for role ${req.roleArn}: the job's ID token has expired ` +
+          `(${code}). ID tokens last as long as the job's timeout; retry the job.`,
+        { cause: err },
+      );
     }
+    if (!(failed instanceof AwsCallFailed) || !failed.transient) {
+      throw new SystemFailure(`AssumeRoleWithWebIdentity for role ${req.roleArn} failed (${code}: ${awsMessage(err, req.token)}).`, { cause: err });
+    }
+    throw new SystemFailure(
+      `AssumeRoleWithWebIdentity for role ${req.roleArn} kept failing (${code}: ${awsMessage(err, req.token)}) ` +
+        `after ${failed.attempts} attempts; STS or GitLab's OIDC endpoint may be unreachable or throttled.`,
+      { cause: err },
+    );
   }
+  const cr = out.Credentials;
+  if (!cr?.AccessKeyId || !cr.SecretAccessKey || !cr.SessionToken || !cr.Expiration) {
+    throw new SystemFailure(`STS answered AssumeRoleWithWebIdentity for role ${req.roleArn} without complete credentials.`);
+  }
+  const session: IssuedSession = {
+    credentials: { accessKeyId: cr.AccessKeyId, secretAccessKey: cr.SecretAccessKey, sessionToken: cr.SessionToken, expiration: cr.Expiration },
+    roleArn: req.roleArn,
+    sessionName: req.sessionName,
+  };
+  if (out.AssumedRoleUser?.Arn) session.assumedRoleArn = out.AssumedRoleUser.Arn;
+  return session;
 }

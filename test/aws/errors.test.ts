@@ -3,7 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STSServiceException } from '@aws-sdk/client-sts';
-import { THROTTLING, causeChain, describeAwsError, errorCode, errorMessage, isMissingHostCredentials, isTransient, requestIdOf } from '../../src/aws/errors.js';
+import {
+  AwsCallFailed,
+  THROTTLING,
+  backoffMs,
+  causeChain,
+  retryTransient,
+  describeAwsError,
+  errorCode,
+  errorMessage,
+  isMissingHostCredentials,
+  isTransient,
+  requestIdOf,
+} from '../../src/aws/errors.js';
 
 const named = (name: string, message = 'm', extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { name }, extra);
 
@@ -87,4 +99,41 @@ test('causeChain follows cause, outermost first, bounded', () => {
   assert.equal(causeChain(loop).length, 5);
   assert.equal(causeChain(loop, 2).length, 2);
   assert.deepEqual(causeChain(undefined), []);
+});
+
+test('retryTransient: retries transient errors with backoff up to maxAttempts, never a non-transient one', async () => {
+  const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+  const denied = Object.assign(new Error('not authorized'), { name: 'AccessDenied' });
+  const sleeps: number[] = [];
+  const policy = { maxAttempts: 3, sleep: async (ms: number) => void sleeps.push(ms), random: () => 0.5 };
+  let calls = 0;
+  assert.equal(await retryTransient(async () => (++calls < 3 ? Promise.reject(throttled) : 'ok'), policy), 'ok');
+  assert.deepEqual(sleeps, [150, 300], 'half the cap plus half of the other half, doubling');
+  calls = 0;
+  const gaveUp = await retryTransient(async () => {
+    calls++;
+    throw throttled;
+  }, policy).catch((e: unknown) => e);
+  assert.ok(gaveUp instanceof AwsCallFailed && gaveUp.attempts === 3 && gaveUp.transient && gaveUp.cause === throttled);
+  calls = 0;
+  const refused = await retryTransient(async () => {
+    calls++;
+    throw denied;
+  }, policy).catch((e: unknown) => e);
+  assert.ok(refused instanceof AwsCallFailed && refused.attempts === 1 && !refused.transient);
+  assert.equal(calls, 1, 'a refusal is not retried');
+  const idp = Object.assign(new Error('IdP down'), { name: 'IDPCommunicationError' });
+  await assert.rejects(
+    retryTransient(async () => Promise.reject(idp), { ...policy, maxAttempts: 1 }),
+    (e: unknown) => e instanceof AwsCallFailed && !e.transient,
+  );
+  await assert.rejects(
+    retryTransient(async () => Promise.reject(idp), { ...policy, maxAttempts: 1, alsoCodes: new Set(['IDPCommunicationError']) }),
+    (e: unknown) => e instanceof AwsCallFailed && e.transient,
+  );
+  assert.equal(
+    backoffMs(20, () => 1),
+    10_000,
+    'capped at 10 s',
+  );
 });
