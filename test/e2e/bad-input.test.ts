@@ -8,19 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
 import { CLI } from './world.js';
+import { MINIMAL_CONFIG } from '../harness/roles.js';
 
-const GOOD = `
-[driver]
-state_dir = "STATE"
-builds_dir = "STATE/builds"
-cache_dir = "STATE/cache"
-audit_log = "STATE/audit.jsonl"
-[job]
-isolation = "none"
-[[roles]]
-name = "r"
-arn = "arn:aws:iam::111122223333:role/r"
-`;
+const GOOD = MINIMAL_CONFIG;
 
 interface Case {
   name: string;

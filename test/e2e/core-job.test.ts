@@ -4,15 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildJobResponse } from '../harness/runner.js';
 import { startWorld, issuedSecrets, filesContaining, DEBIAN_AWS, DEBIAN_PYTHON, type World } from './world.js';
+import { MAIN_DEPLOYER_ROLE } from '../harness/roles.js';
 
-const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-  refs = ["main"]
-`;
+const ROLES = MAIN_DEPLOYER_ROLE;
 
 for (const delivery of ['endpoint', 'env', 'file'] as const) {
   describe(`assume-role, delivery ${delivery}`, () => {

@@ -10,19 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from './world.js';
 import { sampleState } from '../state/state-fixture.js';
+import { MINIMAL_CONFIG } from '../harness/roles.js';
 
-const CONFIG = `
-[driver]
-state_dir = "STATE"
-builds_dir = "STATE/builds"
-cache_dir = "STATE/cache"
-audit_log = "STATE/audit.jsonl"
-[job]
-isolation = "none"
-[[roles]]
-name = "r"
-arn = "arn:aws:iam::111122223333:role/r"
-`;
+const CONFIG = MINIMAL_CONFIG;
 
 const CASES = [
   { name: 'a wrong type', text: JSON.stringify({ ...sampleState('31-0123456789ab'), secrets: 'all' }), says: /field "secrets" is string, expected a list/ },

@@ -84,6 +84,20 @@ export function changingCalls(world: World): Array<{ action: string; accessKeyId
     .map((c) => ({ action: c.action, accessKeyId: c.accessKeyId, status: c.status }));
 }
 
+/** SIGKILLs `pid` `afterMs` after the swap (ReplaceIamInstanceProfileAssociation) was sent (or after 10 s without one). */
+export async function killOnceSwapSent(world: World, swapsBefore: number, pid: number, afterMs: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (
+    Date.now() < deadline &&
+    !changingCalls(world)
+      .slice(swapsBefore)
+      .some((c) => c.action === 'ReplaceIamInstanceProfileAssociation')
+  )
+    await sleep(20);
+  await sleep(afterMs);
+  process.kill(pid, 'SIGKILL');
+}
+
 /**
  * Waits until every profile change the emulator has scheduled has reached IMDS (propagation + settling), then
  * asserts the instance carries only the host's profile and IMDS serves the host's role.

@@ -19,6 +19,7 @@ import {
   changingCalls,
   identityScript,
   ipJob,
+  killOnceSwapSent,
   plain,
   stages,
   startIpWorld,
@@ -183,18 +184,7 @@ describe('instance-profile: the host profile comes back however the job ends', (
           killed++;
           const pid = info.pid;
           // Once the swap is sent, the driver is waiting for IMDS (2.5 s): kill it in the middle of that wait.
-          void (async () => {
-            const deadline = Date.now() + 10_000;
-            while (
-              Date.now() < deadline &&
-              !changingCalls(world)
-                .slice(swapsBefore)
-                .some((c) => c.action === 'ReplaceIamInstanceProfileAssociation')
-            )
-              await sleep(20);
-            await sleep(700);
-            process.kill(pid, 'SIGKILL');
-          })();
+          void killOnceSwapSent(world, swapsBefore, pid, 700);
         },
       });
       assert.equal(killed, 1);
@@ -234,18 +224,7 @@ describe('instance-profile: the host profile comes back however the job ends', (
           const pid = info.pid;
           if (name === 'prepare' && !prepKilled) {
             prepKilled = true;
-            void (async () => {
-              const deadline = Date.now() + 10_000;
-              while (
-                Date.now() < deadline &&
-                !changingCalls(world)
-                  .slice(swapsBefore)
-                  .some((c) => c.action === 'ReplaceIamInstanceProfileAssociation')
-              )
-                await sleep(20);
-              await sleep(300);
-              process.kill(pid, 'SIGKILL');
-            })();
+            void killOnceSwapSent(world, swapsBefore, pid, 300);
           } else if (name === 'cleanup' && !cleanupKilled) {
             // The runner dies with it: its cleanup never gets to run.
             cleanupKilled = true;

@@ -5,15 +5,9 @@ import assert from 'node:assert/strict';
 import { CLIENT_STS } from './id-token-helpers.js';
 import { DEBIAN_AWS, DEBIAN_PYTHON } from './world.js';
 import { assertNothingLeaked, jobEnv, runClient, startServeWorld, stsCalls, type BrokerProcess, type ServeWorld } from './serve-world.js';
+import { MAIN_DEPLOYER_ROLE } from '../harness/roles.js';
 
-const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-  refs = ["main"]
-`;
+const ROLES = MAIN_DEPLOYER_ROLE;
 
 const ARN = 'arn:aws:sts::111122223333:assumed-role/deployer/gitlab-77-4242';
 

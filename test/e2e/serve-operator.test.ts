@@ -6,15 +6,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from './world.js';
 import { runClient, startServeWorld, type ServeWorld } from './serve-world.js';
+import { MAIN_DEPLOYER_ROLE } from '../harness/roles.js';
 
-const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-  refs = ["main"]
-
+const ROLES = `${MAIN_DEPLOYER_ROLE}
 [[roles]]
 name = "review"
 arn = "arn:aws:iam::111122223333:role/review"

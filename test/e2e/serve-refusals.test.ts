@@ -7,15 +7,9 @@ import { SignJWT, type JWK } from 'jose';
 import { gitlabClaims } from '../fakes/oidc-issuer.js';
 import { claimsFor, flipPayloadChar, rewritePayload } from './id-token-helpers.js';
 import { assertNothingLeaked, BROKER_AUDIENCE, getCredentials, startServeWorld, stsCalls, type BrokerProcess, type ServeWorld } from './serve-world.js';
+import { MAIN_DEPLOYER_ROLE } from '../harness/roles.js';
 
-const ROLES = `
-[[roles]]
-name = "deployer"
-arn = "arn:aws:iam::111122223333:role/deployer"
-  [roles.allow]
-  projects = ["group/app"]
-  refs = ["main"]
-
+const ROLES = `${MAIN_DEPLOYER_ROLE}
 [[roles]]
 name = "prod-secret-admin"
 arn = "arn:aws:iam::111122223333:role/prod-secret-admin"
