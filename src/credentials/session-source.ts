@@ -1,5 +1,6 @@
 // A serialisable recipe for a job's session, so prepare and the refreshing broker obtain it the same way.
 
+import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsSection } from '../config/types.js';
 import { realAwsServices, type AwsServices } from '../aws/services.js';
 import { BuildFailure } from '../core/exit-codes.js';
@@ -38,13 +39,21 @@ export async function sessionFromSpec(spec: SourceSpec, aws: Pick<AwsServices, '
     // node:http, not the global fetch: the broker runs without WebAssembly, which fetch needs.
     return instanceProfileSession(spec, createImdsClient({ endpoint: spec.imdsEndpoint, fetch: nodeHttpFetch }));
   }
+  // AssumeRoleWithWebIdentity is unsigned: placeholder credentials keep the SDK off the host's own chain, and one
+  // SDK attempt per call, since webIdentitySession does its own bounded retries (IDPCommunicationError included).
+  const sts =
+    spec.strategy === 'web-identity'
+      ? await aws.sts({ ...spec.aws, max_attempts: 1 }, { credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } })
+      : await aws.sts(spec.aws);
+  return stsSessionFromSpec(spec, sts);
+}
+
+/** The one mapping of a SessionSpec onto an STS call, with the given client (the driver's, or `jobrole serve`'s shared one). */
+export async function stsSessionFromSpec(spec: SessionSpec, sts: STSClient): Promise<IssuedSession> {
   if (spec.strategy === 'web-identity') {
     const { webIdentitySession } = await import('./web-identity.js');
     if (spec.webIdentityToken === undefined)
       throw new BuildFailure(`role "${spec.roleName}" is assumed with the job's GitLab ID token, and the job supplied none (declare id_tokens: in the job)`);
-    // AssumeRoleWithWebIdentity is unsigned: placeholder credentials keep the SDK off the host's own chain.
-    // One SDK attempt per call: webIdentitySession does its own bounded retries (IDPCommunicationError included).
-    const sts = await aws.sts({ ...spec.aws, max_attempts: 1 }, { credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } });
     return webIdentitySession(
       { sts, maxAttempts: spec.aws.max_attempts },
       {
@@ -59,7 +68,6 @@ export async function sessionFromSpec(spec: SourceSpec, aws: Pick<AwsServices, '
     );
   }
   const { assumeRoleSession } = await import('./assume-role.js');
-  const sts = await aws.sts(spec.aws);
   return assumeRoleSession(
     { sts },
     {

@@ -56,35 +56,10 @@ export async function issueSession(clients: StsClients, config: JobroleConfig, r
   if (token === undefined) throw new Error('issueSession needs the verified token');
   const life = sessionLifetime(spec.durationSeconds, token.claims.exp, nowMs);
   const policy = life.denyAfter !== undefined ? denyAfterPolicy(spec.policy, life.denyAfter) : spec.policy;
-  if (spec.strategy === 'web-identity') {
-    const { webIdentitySession } = await import('../credentials/web-identity.js');
-    return webIdentitySession(
-      { sts: await clients.webIdentity(), maxAttempts: config.aws.max_attempts },
-      {
-        roleArn: spec.roleArn,
-        sessionName: spec.sessionName,
-        durationSeconds: life.durationSeconds,
-        token: token.raw,
-        claims: token.claims,
-        ...(policy !== undefined ? { policy } : {}),
-        ...(spec.policyArns !== undefined ? { policyArns: spec.policyArns } : {}),
-      },
-    );
-  }
-  const { assumeRoleSession } = await import('../credentials/assume-role.js');
-  return assumeRoleSession(
-    { sts: await clients.assumeRole() },
-    {
-      roleName: spec.roleName,
-      roleArn: spec.roleArn,
-      sessionName: spec.sessionName,
-      durationSeconds: life.durationSeconds,
-      sourceIdentity: spec.sourceIdentity,
-      tags: spec.tags,
-      policy,
-      policyArns: spec.policyArns,
-    },
-  );
+  const bounded = { ...spec, durationSeconds: life.durationSeconds, ...(policy !== undefined ? { policy } : {}) };
+  const sts = spec.strategy === 'web-identity' ? await clients.webIdentity() : await clients.assumeRole();
+  const { stsSessionFromSpec } = await import('../credentials/session-source.js');
+  return stsSessionFromSpec(bounded, sts);
 }
 
 export interface Failure {
