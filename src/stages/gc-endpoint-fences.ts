@@ -12,8 +12,11 @@ export async function removeOrphanEndpointFences(svc: Services): Promise<void> {
   const { config, layout, log } = svc;
   if (config.job.isolation !== 'users') return;
   const { endpointFenceTable, jobKeyOfChain, listEndpointFences, removeEndpointFence } = await import('../isolation/endpoint-fence.js');
+  // Chains first, then states: a job records its chain in its state before installing it, so a chain listed
+  // here whose state is missing afterwards really has no job (the other order would catch a job starting in between).
+  const fences = await listEndpointFences(endpointFenceTable(config.driver.firewall_table));
   const live = new Set(await listJobKeys(layout));
-  for (const fence of await listEndpointFences(endpointFenceTable(config.driver.firewall_table))) {
+  for (const fence of fences) {
     const key = jobKeyOfChain(fence.chain);
     if (key === undefined || live.has(key)) continue;
     try {
