@@ -13,6 +13,8 @@ export interface BrokerChildDeps {
   stdin: Readable;
   stdout: Writable;
   makeSource: (sourceSpec: unknown) => Promise<SessionSource>;
+  /** Each session the endpoint renews to (a key it did not serve before; never the initial one). */
+  onIssue?: (s: IssuedSession) => void;
   /** Event lines (never a secret). stderr is /dev/null once the parent has let go, so log to a file. */
   log?: (line: string) => void;
   /** The endpoint's events, typed (each is also logged as a line). */
@@ -71,6 +73,7 @@ export async function runBrokerChild(deps: BrokerChildDeps): Promise<void> {
       deadline,
       onIssue: (s) => {
         for (const secret of secretsOf(s)) liveFeed.publish(secret);
+        deps.onIssue?.(s);
       },
       onEvent: (e) => {
         log(`${e.type}: ${e.detail}`);

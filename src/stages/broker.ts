@@ -6,7 +6,6 @@ import { auditLog } from '../audit/audit-log.js';
 import { runBrokerChild } from '../broker/child.js';
 import { sessionFromSpec } from '../credentials/session-source.js';
 import { parseBrokerSourceSpec, type BrokerSourceSpec } from '../broker/source-spec.js';
-import type { SessionSource } from '../core/credential-types.js';
 
 /** How often the endpoint checks that its job still exists. */
 const ORPHAN_CHECK_MS = 5000;
@@ -28,28 +27,25 @@ export async function brokerMain(): Promise<void> {
   await runBrokerChild({
     stdin: process.stdin,
     stdout: process.stdout,
-    makeSource: async (raw: unknown): Promise<SessionSource> => {
+    makeSource: async (raw: unknown) => {
       const { spec, audit: info, jobDir } = parseBrokerSourceSpec(raw);
       auditInfo = info;
       if (jobDir !== undefined) exitWhenJobIsGone(jobDir);
-      let lastKey: string | undefined;
-      return async () => {
-        const s = await sessionFromSpec(spec);
-        // A source polled for rotation (IMDS) mostly answers with the key it already gave: audit new keys only.
-        if (s.credentials.accessKeyId === lastKey) return s;
-        lastKey = s.credentials.accessKeyId;
-        await audit()?.write({
-          event: 'refresh',
-          ...base(),
-          role_arn: s.roleArn,
-          session_name: s.sessionName,
-          ...(s.sourceIdentity !== undefined ? { source_identity: s.sourceIdentity } : {}),
-          expiration: s.credentials.expiration.toISOString(),
-          access_key_id: s.credentials.accessKeyId,
-          outcome: 'ok',
-        });
-        return s;
-      };
+      return () => sessionFromSpec(spec);
+    },
+    // The endpoint's refresher reports only a key it did not serve before: a source polled for rotation (IMDS)
+    // mostly answers with the one it already gave, and the initial key was audited by prepare.
+    onIssue: (s) => {
+      void audit()?.write({
+        event: 'refresh',
+        ...base(),
+        role_arn: s.roleArn,
+        session_name: s.sessionName,
+        ...(s.sourceIdentity !== undefined ? { source_identity: s.sourceIdentity } : {}),
+        expiration: s.credentials.expiration.toISOString(),
+        access_key_id: s.credentials.accessKeyId,
+        outcome: 'ok',
+      });
     },
     onEvent: (e) => {
       // A failed renewal, and the endpoint closing at the job's deadline, are refresh events with that outcome.

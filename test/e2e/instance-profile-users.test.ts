@@ -133,6 +133,8 @@ describe('instance-profile with isolation "users"', { skip: !isRoot || !hasNft ?
     // The endpoint audited the new key (never its secret).
     const refreshes = (await world.audit()).filter((e) => e.event === 'refresh' && e.access_key_id === thenSession.accessKeyId);
     assert.equal(refreshes.length, 1, 'the rotation was not audited once');
+    const stale = (await world.audit()).filter((e) => e.event === 'refresh' && e.access_key_id === firstSession.accessKeyId);
+    assert.deepEqual(stale, [], 'the key prepare issued was audited again as a refresh');
     assert.deepEqual(await filesContaining(world, issuedSecrets(world.emu)), [], 'a secret was left on disk after cleanup');
     await assertOnBaseline(world);
     await assertHostClean(world);
