@@ -92,7 +92,7 @@ export function sandboxSetupScript(m: SandboxMounts): string {
   return lines.join('\n');
 }
 
-/** Mount points of a mountinfo table that are writable and not proc: the ones the sandbox makes read-only. */
+/** Mount points of a mountinfo table that are writable and not proc or under /proc: the ones the sandbox makes read-only. */
 export function writableMountPoints(mountinfo: string): string[] {
   const out: string[] = [];
   for (const line of mountinfo.split('\n')) {
@@ -103,7 +103,11 @@ export function writableMountPoints(mountinfo: string): string[] {
     const mp = f[4];
     const opts = (f[5] ?? '').split(',');
     if (mp === undefined || fstype === 'proc' || opts.includes('ro')) continue;
-    out.push(mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+    const path = mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    // The sandbox's own /proc (--mount-proc) covers whatever was mounted under the host's (binfmt_misc and its
+    // systemd automount): those are not reachable inside, and remounting them would fail.
+    if (path === '/proc' || path.startsWith('/proc/')) continue;
+    out.push(path);
   }
   return [...new Set(out)];
 }

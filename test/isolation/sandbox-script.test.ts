@@ -43,12 +43,17 @@ test('refuses relative or odd paths, uid 0 and a size that is not one', () => {
   assert.equal(shq("it's"), `'it'\\''s'`);
 });
 
-test('writableMountPoints: skips proc and read-only mounts, decodes octal escapes', () => {
+test('writableMountPoints: skips proc, mounts under /proc and read-only mounts, decodes octal escapes', () => {
   const info = [
     '22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw',
     '23 22 0:5 / /proc rw,nosuid - proc proc rw',
     '24 22 0:6 / /mnt/with\\040space rw - tmpfs tmpfs rw',
     '25 22 0:7 / /mnt/ro ro,relatime - tmpfs tmpfs ro',
+    // systemd hosts (Debian, Ubuntu, Amazon Linux): binfmt_misc automounted under /proc, which the sandbox's own
+    // /proc covers, so remounting it would fail and stop every job.
+    '26 23 0:40 / /proc/sys/fs/binfmt_misc rw,relatime shared:12 - autofs systemd-1 rw,fd=30,pgrp=1,timeout=0,minproto=5,maxproto=5,direct',
+    '27 26 0:41 / /proc/sys/fs/binfmt_misc rw,nosuid,nodev,noexec,relatime shared:13 - binfmt_misc binfmt_misc rw',
+    '28 22 0:42 / /procedures rw - tmpfs tmpfs rw',
   ].join('\n');
-  assert.deepEqual(writableMountPoints(info), ['/', '/mnt/with space']);
+  assert.deepEqual(writableMountPoints(info), ['/', '/mnt/with space', '/procedures']);
 });
