@@ -12,12 +12,15 @@ export interface JobFiles {
   fileMode: number;
 }
 
-/** Makes the job's files directory and records it for cleanup before anything is written into it. */
-export async function jobFilesFor(layout: StateLayout, state: JobState, persist: Persist, secrets: string[]): Promise<JobFiles> {
+/**
+ * Makes the job's files directory and records it for cleanup (with `secrets`, when given) before anything is
+ * written into it. The sandbox makes it first, to mount it read-only inside; a file delivery then finds it there.
+ */
+export async function jobFilesFor(layout: StateLayout, state: JobState, persist: Persist, secrets?: string[]): Promise<JobFiles> {
   // Root's files, readable by the job's group: the job can read them but never replace, move or chmod them.
   const owner = state.user !== undefined ? { uid: 0, gid: state.user.gid } : undefined;
   const dir = jobFilesDir(layout, state.key);
   await ensurePrivateDir(dir, owner !== undefined ? 0o750 : 0o700, owner);
-  await persist({ files: [...new Set([...state.files, dir])], secrets });
+  await persist({ files: [...new Set([...state.files, dir])], ...(secrets !== undefined ? { secrets } : {}) });
   return { dir, owner, fileMode: owner !== undefined ? 0o640 : 0o600 };
 }

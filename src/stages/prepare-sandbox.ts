@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
 import { SystemFailure } from '../core/exit-codes.js';
 import type { JobLog } from '../core/job-log.js';
-import { jobDir, jobFilesDir, type StateLayout } from '../state/job-store.js';
+import { jobDir, type StateLayout } from '../state/job-store.js';
+import { jobFilesFor } from '../delivery/job-files.js';
 import { ensurePrivateDir } from '../core/secure-fs.js';
 import type { JobState, JobUser, SandboxRecord } from '../state/types.js';
 
@@ -22,9 +23,7 @@ export async function prepareSandbox(
 ): Promise<SandboxRecord> {
   const [{ startSandbox }, { stateDirTag }] = await Promise.all([import('../isolation/sandbox.js'), import('../isolation/cgroup.js')]);
   const d = config.driver;
-  const filesDir = jobFilesDir(layout, state.key);
-  await ensurePrivateDir(filesDir, 0o750, { uid: 0, gid: user.gid });
-  await persist({ files: [...new Set([...state.files, filesDir])] });
+  const { dir: filesDir } = await jobFilesFor(layout, { ...state, user }, persist);
   const stage = join(jobDir(layout, state.key), 'sandbox');
   await ensurePrivateDir(stage, 0o700);
   let record: SandboxRecord;
