@@ -59,18 +59,18 @@ async function obtain(req: ObtainRequest): Promise<Obtained> {
  * if needed) first, and if that fails the host is marked unhealthy instead of restored.
  */
 function undo(state: JobState, req: UndoRequest): UndoStep[] {
-  const { config, log, audit, aws } = req;
+  const { config, log, audit, aws, fenceForRestore } = req;
   const steps: UndoStep[] = [];
   const record = state.instanceProfile;
   const baseline = state.instanceProfileBaseline;
   let fenceProblem: string | undefined;
-  if (record !== undefined && state.isolation === 'users') {
+  if (record !== undefined && (state.isolation === 'users' || config.job.isolation === 'users')) {
     steps.push({
       name: 'check that job users are fenced off the metadata service',
       run: async () => {
-        const [{ ensureImdsFenced }, { markUnhealthy }] = await Promise.all([import('../isolation/imds-fence.js'), import('../state/host-health.js')]);
+        const { markUnhealthy } = await import('../state/host-health.js');
         try {
-          if ((await ensureImdsFenced(config)) === 're-installed') log.warn('the IMDS block for job users was missing; it was re-installed before the restore');
+          if ((await fenceForRestore(state)) === 're-installed') log.warn('the IMDS block for job users was missing; it was re-installed before the restore');
         } catch (err) {
           fenceProblem = (err as Error).message;
           await markUnhealthy(config.driver.state_dir, `cleanup of job ${state.job.id}: ${fenceProblem}; the instance profile was not restored`);
@@ -120,6 +120,18 @@ function undo(state: JobState, req: UndoRequest): UndoStep[] {
           await audit.write({ ...restoreRecord, outcome: 'failed, host marked unhealthy', detail: (err as Error).message });
           throw err;
         }
+      },
+    });
+  }
+  if (record !== undefined && baseline === undefined) {
+    // Never written by prepare (it records both at once), but a state that lacks it must not pass as undone.
+    steps.push({
+      name: `restore the instance profile of ${record.instanceId}`,
+      run: async () => {
+        const { markUnhealthy } = await import('../state/host-health.js');
+        const reason = `job ${state.job.id} swapped the instance profile of ${record.instanceId} and its state holds no driver credentials to restore it with`;
+        await markUnhealthy(config.driver.state_dir, reason);
+        throw new Error(`not restored, host marked unhealthy: ${reason}`);
       },
     });
   }

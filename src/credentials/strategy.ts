@@ -47,6 +47,8 @@ export interface UndoRequest {
   log: JobLog;
   audit: AuditLog;
   aws: AwsServices;
+  /** Verifies (re-installing if needed) that job users, this job's included, are fenced off IMDS; throws if it cannot. */
+  fenceForRestore: (state: JobState) => Promise<'in place' | 're-installed' | 'no job users' | 'not needed'>;
 }
 
 export interface CredentialStrategy {

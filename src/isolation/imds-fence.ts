@@ -44,3 +44,19 @@ export async function ensureImdsFenced(config: JobroleConfig, deps: FenceDeps = 
   if (!again.ok) throw new Error(`the IMDS block for job users is not in place after re-installing it: ${again.problem}`);
   return 're-installed';
 }
+
+/**
+ * The gate in front of giving the host's role back after a swap: when the job or the config runs job users, the
+ * block must hold for every job user of the config and for this job's own user (which a changed config may no
+ * longer list). Throws, naming the problem, when it cannot be confirmed.
+ */
+export async function ensureFencedForRestore(
+  config: JobroleConfig,
+  job: { isolation: 'users' | 'none'; user?: { uid: number } },
+  deps: FenceDeps = {},
+): Promise<'in place' | 're-installed' | 'no job users' | 'not needed'> {
+  if (job.isolation !== 'users' && config.job.isolation !== 'users') return 'not needed';
+  const listed = await (deps.jobUids ?? (() => allJobUids(config)))();
+  const uids = [...new Set([...listed, ...(job.user !== undefined ? [job.user.uid] : [])])];
+  return ensureImdsFenced(config, { ...deps, jobUids: async () => uids });
+}

@@ -3,7 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isJobKey, listJobKeys, readJobState } from '../state/job-store.js';
-import { scrubPath } from '../core/secure-fs.js';
+import { readFileNoFollow, scrubPath } from '../core/secure-fs.js';
 import { scrubJob } from './scrub-job.js';
 import type { Services } from './services.js';
 import { jobUndoSteps } from './undo-steps.js';
@@ -23,6 +23,15 @@ export async function collectGarbage(svc: Services, opts: { all?: boolean } = {}
     try {
       state = await readJobState(layout, key);
     } catch (err) {
+      if (await mayHoldSwap(join(layout.jobs, key, 'state.json'))) {
+        // Its undo record may be all that says how to give the host its profile back: keep it, stop new jobs.
+        const reason = `job state ${key} is unreadable (${(err as Error).message}) and records an instance-profile swap; restore the instance profile by hand, then remove ${join(layout.jobs, key)} and run "jobrole gc --restore"`;
+        const { markUnhealthy } = await import('../state/host-health.js');
+        await markUnhealthy(svc.config.driver.state_dir, reason);
+        log.warn(reason);
+        report.failed.push(key);
+        continue;
+      }
       log.warn(`job state ${key} is unreadable (${(err as Error).message}); removing it`);
       await scrubPath(join(layout.jobs, key));
       continue;
@@ -57,6 +66,15 @@ export async function collectGarbage(svc: Services, opts: { all?: boolean } = {}
   await retryQuarantinedSlots(svc);
   await deleteLeftoverTrash(svc);
   return report;
+}
+
+/** Whether an unreadable state file mentions an instance-profile undo record (or cannot even be read to tell). */
+async function mayHoldSwap(file: string): Promise<boolean> {
+  try {
+    return (await readFileNoFollow(file)).includes('"instanceProfile"');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 /** The quick sweep config and prepare run before each job. Never fails the job on its own. */

@@ -35,6 +35,10 @@ export function realJobHost(config: JobroleConfig, layout: StateLayout, log: Job
       ];
     },
     slotSteps: (slot, user, key) => slotScrubSteps(config, layout, slot, user, key, log),
+    fenceForRestore: async (state) => {
+      const { ensureFencedForRestore } = await import('../isolation/imds-fence.js');
+      return ensureFencedForRestore(config, state);
+    },
     liveness: (state) => jobLiveness(state),
   };
 }

@@ -16,9 +16,16 @@ export async function operatorRestore(svc: Services): Promise<number> {
   const imds = svc.aws.imds(config.aws);
   const ec2 = (c: AwsCredentials | undefined) => svc.aws.ec2(config.aws, c !== undefined ? { credentials: c } : {});
   let failed = 0;
-  let fenced: Error | undefined | 'unchecked' = 'unchecked';
   for (const key of await listJobKeys(layout)) {
-    const state = await readJobState(layout, key).catch(() => undefined);
+    let state;
+    try {
+      state = await readJobState(layout, key);
+    } catch (err) {
+      // It may record a swap: the host is not healthy again until an operator has looked at it.
+      failed++;
+      log.error(`job state ${key} cannot be read, so a swap it may record cannot be restored: ${(err as Error).message}`);
+      continue;
+    }
     const undo = state?.instanceProfile;
     if (state === undefined || undo === undefined) continue;
     const restoreRecord = { event: 'restore' as const, job_id: state.job.id, job_key: key, project: state.job.projectPath, instance_id: undo.instanceId };
@@ -34,16 +41,11 @@ export async function operatorRestore(svc: Services): Promise<number> {
     try {
       // Never give the host's role back while a job user could read it from IMDS (state from an older version
       // that opened the fence, a flushed firewall): verify, re-install if needed, or refuse to restore.
-      if (config.job.isolation === 'users') {
-        if (fenced === 'unchecked') {
-          const { ensureImdsFenced } = await import('../isolation/imds-fence.js');
-          fenced = await ensureImdsFenced(config).then(
-            () => undefined,
-            (err: Error) => err,
-          );
-        }
-        if (fenced !== undefined) throw new Error(`not restored: ${fenced.message} (run \`jobrole host init\`, then this again)`);
-      }
+      const fenced = await svc.host.fenceForRestore(state).then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      if (fenced !== undefined) throw new Error(`not restored: ${fenced.message} (run \`jobrole host init\`, then this again)`);
       const pending = await unconfirmedSwap(state, () => ec2(baseline !== undefined ? fromBaseline(baseline) : undefined), imds);
       if (baseline !== undefined && Date.parse(baseline.expiration) > Date.now()) {
         try {

@@ -24,6 +24,8 @@ export interface JobHost {
   sandboxSteps(state: JobState): UndoStep[];
   /** Verifies no process of the slot's user is left, then clears its keyrings, directories and home. */
   slotSteps(slot: number, user: JobUser, key: string | undefined): UndoStep[];
+  /** The IMDS fence in front of a profile restore, for every job user and this job's (isolation/imds-fence.ts). */
+  fenceForRestore(state: JobState): Promise<'in place' | 're-installed' | 'no job users' | 'not needed'>;
   /** Whether a job is still running (its runner alive, its deadline ahead, or its scrubber alive). */
   liveness(state: JobState): Promise<Liveness>;
 }

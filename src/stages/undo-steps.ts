@@ -16,7 +16,14 @@ export function jobUndoSteps(
   state: JobState,
   svc: Pick<Services, 'config' | 'layout' | 'log' | 'audit' | 'aws' | 'host' | 'strategies' | 'deliveries'>,
 ): UndoStep[] {
-  const req = { config: svc.config, layout: svc.layout, log: svc.log, audit: svc.audit, aws: svc.aws };
+  const req = {
+    config: svc.config,
+    layout: svc.layout,
+    log: svc.log,
+    audit: svc.audit,
+    aws: svc.aws,
+    fenceForRestore: (s: JobState) => svc.host.fenceForRestore(s),
+  };
   return [
     ...Object.values(svc.deliveries).flatMap((d) => d.teardown(state, req)),
     ...svc.host.sandboxSteps(state),

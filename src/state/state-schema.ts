@@ -122,7 +122,7 @@ const jobState = shape<JobState>({
       name: str,
       arn: str,
       strategy: oneOf(...STRATEGIES),
-      delivery: oneOf(...DELIVERIES),
+      delivery: oneOf(...DELIVERIES, 'instance-metadata'),
       sessionName: str,
       sourceIdentity: optional(str),
       assumedRoleArn: optional(str),

@@ -57,7 +57,8 @@ export interface JobState {
     name: string;
     arn: string;
     strategy: Strategy;
-    delivery: Delivery;
+    /** 'instance-metadata': written by versions before the endpoint served instance profiles; read so their jobs can be undone. */
+    delivery: Delivery | 'instance-metadata';
     sessionName: string;
     sourceIdentity?: string;
     assumedRoleArn?: string;

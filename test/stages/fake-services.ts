@@ -55,6 +55,8 @@ export interface FakeOptions {
   idToken?: VerifiedIdToken;
   /** isolation "users" with this job user for every slot (default: isolation "none"). */
   user?: JobUser;
+  /** The IMDS fence check before a restore fails with this. */
+  fenceFails?: Error;
   /** Liveness the fake host reports, by job key (default: not live). */
   live?: Record<string, Liveness>;
 }
@@ -135,6 +137,11 @@ ${ROLES}`,
     },
     sandboxSteps: (state) => (state.sandbox !== undefined ? [step("end the job's sandbox")] : []),
     slotSteps: (slot) => [step(`scrub slot ${slot}`)],
+    fenceForRestore: async () => {
+      rec.calls.push('fence check');
+      if (opts.fenceFails !== undefined) throw opts.fenceFails;
+      return 'in place';
+    },
     liveness: async (state) => opts.live?.[state.key] ?? { live: false, why: 'fake: not live' },
   };
   const sts = (name: Strategy): CredentialStrategy => ({

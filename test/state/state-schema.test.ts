@@ -126,3 +126,39 @@ test('parseBaseline uses the same schema: good, missing field, wrong type, forei
   assert.throws(() => parseBaseline({ ...good, expiration: 'soon' }), /baseline\.expiration .* expected a date/);
   assert.throws(() => parseBaseline('x'), /baseline is string, expected an object/);
 });
+
+test('a state the version before the sandbox wrote for an instance-profile job still reads, undo record and all', () => {
+  // That version delivered instance profiles through the metadata service itself and opened the IMDS fence for the job.
+  const old = {
+    ...sampleState(),
+    isolation: 'users',
+    user: { name: 'jobrole-job1', uid: 2001, gid: 2001, home: '/var/lib/jobrole/home/jobrole-job1' },
+    role: {
+      name: 'legacy',
+      arn: 'arn:aws:iam::111122223333:role/legacy',
+      strategy: 'instance-profile',
+      delivery: 'instance-metadata',
+      sessionName: 'gitlab-77-4242',
+      expiration: '2030-01-01T01:00:00.000Z',
+    },
+    instanceProfile: {
+      instanceId: 'i-0abc',
+      baselineProfileArn: 'arn:aws:iam::111122223333:instance-profile/host',
+      baselineAssociationId: 'iip-assoc-1',
+      jobAssociationId: 'iip-assoc-2',
+      jobProfile: 'ci-legacy',
+    },
+    instanceProfileBaseline: {
+      roleName: 'host',
+      accessKeyId: 'ASIAHOSTBASELINE0001',
+      secretAccessKey: 's',
+      sessionToken: 't',
+      expiration: '2030-01-01T06:00:00.000Z',
+    },
+    imdsOpened: true,
+  };
+  const back = parseJobStateText(JSON.stringify(old));
+  assert.equal(back.role?.delivery, 'instance-metadata');
+  assert.equal(back.instanceProfile?.jobAssociationId, 'iip-assoc-2');
+  assert.equal(back.instanceProfileBaseline?.roleName, 'host');
+});
