@@ -7,10 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildJobResponse } from '../harness/runner.js';
-import { CLI } from './world.js';
+import { CLI, plain } from './world.js';
 import { MINIMAL_CONFIG } from '../harness/roles.js';
-
-const GOOD = MINIMAL_CONFIG;
 
 interface Case {
   name: string;
@@ -27,36 +25,36 @@ const CASES: Case[] = [
   {
     name: 'role ARN that is not an ARN',
     stage: ['config'],
-    config: GOOD.replace('arn:aws:iam::111122223333:role/r', 'deploy-role'),
+    config: MINIMAL_CONFIG.replace('arn:aws:iam::111122223333:role/r', 'deploy-role'),
     exit: 2,
     says: /\[\[roles\]\] "r"\.arn = "deploy-role": expected an IAM role ARN such as/,
   },
   {
     name: 'unknown strategy',
     stage: ['config'],
-    config: `${GOOD}strategy = "magic"\n`,
+    config: `${MINIMAL_CONFIG}strategy = "magic"\n`,
     exit: 2,
     says: /\[\[roles\]\] "r"\.strategy = "magic": expected one of "assume-role", "web-identity", "instance-profile"/,
   },
   {
     name: 'unknown key',
     stage: ['config'],
-    config: GOOD.replace('[job]', '[job]\ndeliverey = "env"'),
+    config: MINIMAL_CONFIG.replace('[job]', '[job]\ndeliverey = "env"'),
     exit: 2,
     says: /\[job\]\.deliverey: unknown key \(known keys in \[job\]: role_variable/,
   },
-  { name: 'unknown section', stage: ['config'], config: GOOD.replace('[job]', '[driver2]'), exit: 2, says: /\[driver2\]: unknown section or key/ },
+  { name: 'unknown section', stage: ['config'], config: MINIMAL_CONFIG.replace('[job]', '[driver2]'), exit: 2, says: /\[driver2\]: unknown section or key/ },
   {
     name: 'a value of the wrong type',
     stage: ['config'],
-    config: GOOD.replace('[job]', 'slots = "four"\n[job]'),
+    config: MINIMAL_CONFIG.replace('[job]', 'slots = "four"\n[job]'),
     exit: 2,
     says: /\[driver\]\.slots = "four": expected a whole number from 1 to 64/,
   },
   {
     name: 'an ID-token condition without ID-token verification',
     stage: ['config'],
-    config: `${GOOD}  [roles.allow]\n  environments = ["production"]\n`,
+    config: `${MINIMAL_CONFIG}  [roles.allow]\n  environments = ["production"]\n`,
     exit: 2,
     says: /allow\.environments: needs a verified GitLab ID token, but ID-token verification is not configured/,
   },
@@ -121,7 +119,7 @@ describe('bad input: one line, the right exit code', () => {
     test(c.name, async () => {
       const state = join(dir, c.name.replace(/\W+/g, '-'));
       const configPath = c.config === '' ? join(dir, 'nope.toml') : join(state + '.toml');
-      if (c.config !== '') await writeFile(configPath, (c.config ?? GOOD).replaceAll('STATE', state));
+      if (c.config !== '') await writeFile(configPath, (c.config ?? MINIMAL_CONFIG).replaceAll('STATE', state));
       const responsePath = join(state + '.response.json');
       if (c.response !== null) await writeFile(responsePath, c.response ?? JSON.stringify(buildJobResponse({ jobId: 7 })));
       const env: Record<string, string> = {
@@ -133,7 +131,7 @@ describe('bad input: one line, the right exit code', () => {
       };
       for (const [k, v] of Object.entries(env)) if (v === '') delete env[k];
       const r = spawnSync(process.execPath, [CLI, '--config', configPath, ...c.stage], { env, encoding: 'utf8', cwd: dir });
-      const stderr = r.stderr.replace(/\u001b\[[0-9;]*m/g, '');
+      const stderr = plain(r.stderr);
       table.push(`| ${c.name} | exit ${r.status} | ${stderr.trim().split('\n').pop()?.slice(0, 160)} |`);
       assert.equal(r.status, c.exit, stderr);
       assert.match(stderr, c.says);
@@ -155,7 +153,7 @@ describe("bad role requests are the job author's fault (build failure)", () => {
         const r = await world.job({ response: buildJobResponse({ jobId: 8 }), variables: { JOBROLE_ROLE: value }, steps: { script: ['true'] } });
         assert.equal(r.status, 'failed');
         assert.equal(r.prepareAttempts, 1);
-        assert.match(r.jobLog.replace(/\u001b\[[0-9;]*m/g, ''), says);
+        assert.match(plain(r.jobLog), says);
         assert.ok(!r.jobLog.includes('\u001b[2J'), 'the control sequence is not echoed raw');
       } finally {
         await world.close();

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildJobResponse } from '../harness/runner.js';
-import { startWorld, type World } from './world.js';
+import { plain, startWorld, type World } from './world.js';
 
 const PARAM = '/jobrole/roles';
 let world: World;
@@ -41,7 +41,7 @@ test('while SSM is unreachable the cached policy is used, with a warning in the 
     const r = await job(903);
     assert.equal(r.status, 'success', r.jobLog);
     // Searchable like the runner's own warnings: the line starts with WARNING: (after its colour code).
-    assert.match(r.jobLog.replace(/\u001b\[[0-9;]*m/g, ''), /^WARNING: jobrole: central policy \(SSM parameter \/jobrole\/roles\) cannot be read/m);
+    assert.match(plain(r.jobLog), /^WARNING: jobrole: central policy \(SSM parameter \/jobrole\/roles\) cannot be read/m);
     assert.match(
       r.jobLog,
       /central policy \(SSM parameter \/jobrole\/roles\) cannot be read \(InternalServerError: .*\): SSM is unreachable or throttling\. Using the last good copy \(version 1\), fetched \S+ \(\d+s ago\)\./,

@@ -8,11 +8,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI } from './world.js';
+import { CLI, plain } from './world.js';
 import { sampleState } from '../state/state-fixture.js';
 import { MINIMAL_CONFIG } from '../harness/roles.js';
-
-const CONFIG = MINIMAL_CONFIG;
 
 const CASES = [
   { name: 'a wrong type', text: JSON.stringify({ ...sampleState('31-0123456789ab'), secrets: 'all' }), says: /field "secrets" is string, expected a list/ },
@@ -33,7 +31,7 @@ describe('a corrupt state.json is one clear line naming the file, never a crash'
     dir = await mkdtemp(join(tmpdir(), 'jobrole-corrupt-'));
     state = join(dir, 'state');
     configPath = join(dir, 'config.toml');
-    await writeFile(configPath, CONFIG.replaceAll('STATE', state));
+    await writeFile(configPath, MINIMAL_CONFIG.replaceAll('STATE', state));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -43,7 +41,7 @@ describe('a corrupt state.json is one clear line naming the file, never a crash'
       encoding: 'utf8',
       cwd: dir,
     });
-    return { ...r, stderr: r.stderr.replace(/\u001b\[[0-9;]*m/g, ''), stdout: r.stdout.replace(/\u001b\[[0-9;]*m/g, '') };
+    return { ...r, stderr: plain(r.stderr), stdout: plain(r.stdout) };
   };
 
   CASES.forEach((c, i) => {

@@ -122,6 +122,4 @@ export async function assertHostClean(world: World): Promise<void> {
 }
 
 /** Strips ANSI colour codes so log assertions read plainly. */
-export function plain(text: string): string {
-  return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
-}
+export { plain } from './world.js';

@@ -16,6 +16,11 @@ export const DEBIAN_PYTHON = '/usr/bin/python3';
 
 export { DEPLOYER_ROLE } from '../harness/roles.js';
 
+/** Text without ANSI colour and control sequences (the job log's sections and colours). */
+export function plain(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+}
+
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 export interface WorldOptions {

@@ -6,39 +6,26 @@ import { pipelineCase, runnerPayload, type RunnerGeneration } from '../harness/r
 import { jobContextFromResponse } from '../../src/runner/job-context.js';
 
 const BASE_JOB_INFO = ['name', 'stage', 'project_id', 'project_name'];
+const JOB_INFO_18_5 = [
+  ...BASE_JOB_INFO,
+  'project_full_path',
+  'namespace_id',
+  'root_namespace_id',
+  'organization_id',
+  'instance_id',
+  'instance_uuid',
+  'user_id',
+  'time_in_queue_seconds',
+  'project_jobs_running_on_instance_runners_count',
+  'queue_size',
+  'queue_depth',
+];
 const JOB_INFO: Record<RunnerGeneration, string[]> = {
   '14.1': BASE_JOB_INFO,
   '16.11': [...BASE_JOB_INFO, 'time_in_queue_seconds', 'project_jobs_running_on_instance_runners_count'],
   '18.3': [...BASE_JOB_INFO, 'time_in_queue_seconds', 'project_jobs_running_on_instance_runners_count', 'queue_size', 'queue_depth'],
-  '18.5': [
-    ...BASE_JOB_INFO,
-    'project_full_path',
-    'namespace_id',
-    'root_namespace_id',
-    'organization_id',
-    'instance_id',
-    'instance_uuid',
-    'user_id',
-    'time_in_queue_seconds',
-    'project_jobs_running_on_instance_runners_count',
-    'queue_size',
-    'queue_depth',
-  ],
-  '19.0': [
-    ...BASE_JOB_INFO,
-    'pipeline_id',
-    'project_full_path',
-    'namespace_id',
-    'root_namespace_id',
-    'organization_id',
-    'instance_id',
-    'instance_uuid',
-    'user_id',
-    'time_in_queue_seconds',
-    'project_jobs_running_on_instance_runners_count',
-    'queue_size',
-    'queue_depth',
-  ],
+  '18.5': JOB_INFO_18_5,
+  '19.0': [...JOB_INFO_18_5, 'pipeline_id'],
 };
 const BASE_GIT = ['repo_url', 'ref', 'sha', 'before_sha', 'ref_type', 'refspecs', 'depth'];
 const GIT_INFO: Record<RunnerGeneration, string[]> = {

@@ -3,31 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { SystemFailure } from '../../src/core/exit-codes.js';
 import { VERSION } from '../../src/core/version.js';
-import { configStage } from '../../src/stages/config.js';
 import { markUnhealthy } from '../../src/state/host-health.js';
 import { quarantineSlot } from '../../src/state/quarantine.js';
 import { fakeWorld, onlyState } from './fake-services.js';
-import { configured } from './configured.js';
+import { configured, runConfigStage } from './configured.js';
 
 const NOW = new Date('2030-05-01T12:00:00.000Z');
-
-async function runConfig(w: Awaited<ReturnType<typeof fakeWorld>>, env: NodeJS.ProcessEnv): Promise<string> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (c: Buffer) => {
-    text += c.toString();
-  });
-  await configStage(w.svc, env, out);
-  return text;
-}
 
 test("one JSON line on stdout: the slot's dirs, the driver, and the job's state dir in job_env", async (t) => {
   const w = await fakeWorld(t);
   w.svc.now = () => NOW;
-  const text = await runConfig(w, await w.jobEnv({ jobId: 777, timeout: 1800 }));
+  const text = await runConfigStage(w, await w.jobEnv({ jobId: 777, timeout: 1800 }));
   assert.equal(text.split('\n').filter(Boolean).length, 1, 'nothing else on stdout: the runner parses it as JSON');
   const json = JSON.parse(text) as Record<string, unknown> & { job_env: Record<string, string> };
   const state = await onlyState(w);
@@ -54,7 +42,7 @@ test("one JSON line on stdout: the slot's dirs, the driver, and the job's state 
 test('a host marked unhealthy refuses the job before any slot is claimed', async (t) => {
   const w = await fakeWorld(t);
   await markUnhealthy(w.svc.config.driver.state_dir, 'the instance profile of i-0fake was not restored');
-  await assert.rejects(runConfig(w, await w.jobEnv()), (err: Error) => err instanceof SystemFailure && /not restored/.test(err.message));
+  await assert.rejects(runConfigStage(w, await w.jobEnv()), (err: Error) => err instanceof SystemFailure && /not restored/.test(err.message));
   assert.equal(await onlyState(w), undefined);
 });
 
@@ -62,7 +50,7 @@ test('the only slot quarantined: refused, naming the slot and what failed; the j
   const w = await fakeWorld(t);
   await quarantineSlot(w.svc.layout, 1, undefined, 'scrub slot 1: processes survived');
   await assert.rejects(
-    runConfig(w, await w.jobEnv()),
+    runConfigStage(w, await w.jobEnv()),
     (err: Error) => err instanceof SystemFailure && /processes survived/.test(err.message) && /jobrole gc/.test(err.message),
   );
   assert.ok(w.rec.warnings.some((l) => /skipped/.test(l)));
@@ -72,9 +60,9 @@ test("the slot of a live job stays taken; an abandoned job's is swept first and 
   const w = await fakeWorld(t);
   await configured(w, { jobId: 1 });
   w.svc.host.liveness = async () => ({ live: true });
-  await assert.rejects(runConfig(w, await w.jobEnv({ jobId: 2 })), (err: Error) => err instanceof SystemFailure && /busy \(job 1\)/.test(err.message));
+  await assert.rejects(runConfigStage(w, await w.jobEnv({ jobId: 2 })), (err: Error) => err instanceof SystemFailure && /busy \(job 1\)/.test(err.message));
   w.svc.host.liveness = async () => ({ live: false, why: 'fake: its runner is gone' });
-  await runConfig(w, await w.jobEnv({ jobId: 3 }));
+  await runConfigStage(w, await w.jobEnv({ jobId: 3 }));
   assert.equal((await onlyState(w))?.job.id, 3, 'the sweep scrubbed job 1 before the claim');
   assert.ok(w.rec.audit.some((r) => r.event === 'scrub' && r.job_id === 1 && /abandoned: fake: its runner is gone/.test(r.detail ?? '')));
 });

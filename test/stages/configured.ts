@@ -7,12 +7,17 @@ import type { FakeWorld } from './fake-services.js';
 
 export async function configured(w: FakeWorld, input: JobResponseInput = {}, vars: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
   const env = await w.jobEnv(input, vars);
+  const parsed = JSON.parse(await runConfigStage(w, env)) as { job_env: Record<string, string> };
+  return { ...env, ...parsed.job_env };
+}
+
+/** The config stage's stdout (what the runner parses as JSON). */
+export async function runConfigStage(w: FakeWorld, env: NodeJS.ProcessEnv): Promise<string> {
   const out = new PassThrough();
-  let json = '';
+  let text = '';
   out.on('data', (c: Buffer) => {
-    json += c.toString();
+    text += c.toString();
   });
   await configStage(w.svc, env, out);
-  const parsed = JSON.parse(json) as { job_env: Record<string, string> };
-  return { ...env, ...parsed.job_env };
+  return text;
 }

@@ -5,15 +5,11 @@ import assert from 'node:assert/strict';
 import { BuildFailure } from '../../src/core/exit-codes.js';
 import { prepareStage } from '../../src/stages/prepare.js';
 import { slotHolders } from '../../src/state/slots.js';
-import { fakeWorld, onlyState, type FakeOptions } from './fake-services.js';
+import { fakeWorld, onlyState } from './fake-services.js';
 import { configured } from './configured.js';
 
-async function world(t: Parameters<typeof fakeWorld>[0], opts: FakeOptions = {}) {
-  return fakeWorld(t, opts);
-}
-
 test('no role requested and no default role: decision "none" audited, nothing obtained, the job prepared without AWS', async (t) => {
-  const w = await world(t);
+  const w = await fakeWorld(t);
   await prepareStage(w.svc, await configured(w));
   assert.deepEqual(w.rec.calls, [], 'no strategy, no delivery');
   const decision = w.rec.audit.find((r) => r.event === 'decision');
@@ -26,7 +22,7 @@ test('no role requested and no default role: decision "none" audited, nothing ob
 });
 
 test("an allowed role: the role's strategy obtains, its delivery hands over, state and audit say which", async (t) => {
-  const w = await world(t);
+  const w = await fakeWorld(t);
   await prepareStage(w.svc, await configured(w, {}, { JOBROLE_ROLE: 'deployer' }));
   assert.deepEqual(w.rec.calls, ['obtain assume-role deployer']);
   const state = await onlyState(w);
@@ -50,7 +46,7 @@ test("an allowed role: the role's strategy obtains, its delivery hands over, sta
 });
 
 test('the endpoint delivery: its records (process, token) go into the state', async (t) => {
-  const w = await world(t, { delivery: 'endpoint' });
+  const w = await fakeWorld(t, { delivery: 'endpoint' });
   await prepareStage(w.svc, await configured(w, {}, { JOBROLE_ROLE: 'deployer' }));
   assert.deepEqual(w.rec.calls, ['obtain assume-role deployer', 'deliver endpoint']);
   const state = await onlyState(w);
@@ -60,7 +56,7 @@ test('the endpoint delivery: its records (process, token) go into the state', as
 });
 
 test('a denied role: a build failure naming the failed condition, audited "deny", nothing obtained, the job undone', async (t) => {
-  const w = await world(t);
+  const w = await fakeWorld(t);
   const env = await configured(w, { projectPath: 'mallory/app' }, { JOBROLE_ROLE: 'deployer' });
   await assert.rejects(prepareStage(w.svc, env), (err: Error) => err instanceof BuildFailure && /deployer/.test(err.message) && /projects/.test(err.message));
   assert.deepEqual(w.rec.calls, [], 'no strategy ran');
@@ -73,14 +69,14 @@ test('a denied role: a build failure naming the failed condition, audited "deny"
 });
 
 test('a role nobody configured is denied the same way', async (t) => {
-  const w = await world(t);
+  const w = await fakeWorld(t);
   await assert.rejects(prepareStage(w.svc, await configured(w, {}, { JOBROLE_ROLE: 'admin' })), BuildFailure);
   assert.deepEqual(w.rec.calls, []);
   assert.equal(w.rec.audit.find((r) => r.event === 'decision')?.outcome, 'deny');
 });
 
 test('job variables that would shadow the credentials refuse the job before anything is obtained', async (t) => {
-  const w = await world(t);
+  const w = await fakeWorld(t);
   const env = await configured(w, {}, { JOBROLE_ROLE: 'deployer', AWS_ACCESS_KEY_ID: 'AKIAPASTEDSTATICKEY1' });
   await assert.rejects(prepareStage(w.svc, env), (err: Error) => err instanceof BuildFailure && /AWS_ACCESS_KEY_ID/.test(err.message));
   assert.deepEqual(w.rec.calls, []);
@@ -88,7 +84,7 @@ test('job variables that would shadow the credentials refuse the job before anyt
 });
 
 test('a strategy that fails after recording its undo: prepare fails, and the undo runs before the state goes', async (t) => {
-  const w = await world(t, { obtainFails: { 'instance-profile': new Error('EC2 refused the swap (fake)') } });
+  const w = await fakeWorld(t, { obtainFails: { 'instance-profile': new Error('EC2 refused the swap (fake)') } });
   const env = await configured(w, {}, { JOBROLE_ROLE: 'swapper' });
   await assert.rejects(prepareStage(w.svc, env), /EC2 refused the swap/);
   assert.deepEqual(w.rec.calls, ['obtain instance-profile swapper', 'step restore the instance profile of i-0fake']);
@@ -99,7 +95,7 @@ test('a strategy that fails after recording its undo: prepare fails, and the und
 });
 
 test('an undo that fails while undoing a failed prepare: the prepare error stands, the slot is quarantined, the state kept for gc', async (t) => {
-  const w = await world(t, {
+  const w = await fakeWorld(t, {
     obtainFails: { 'instance-profile': new Error('killed mid-swap (fake)') },
     failingSteps: ['restore the instance profile of i-0fake'],
   });
