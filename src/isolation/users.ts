@@ -5,6 +5,7 @@ import { isAbsolute, join } from 'node:path';
 import type { JobUser } from '../state/types.js';
 import { describeFailure, runCommand, type CommandRunner } from './command.js';
 import { ensureOwnedDir } from './dirs.js';
+import { describeSharedGroup, sharedPrimaryGroup } from './private-group.js';
 import { jobTmpDir } from './run-as.js';
 
 export { resetJobHome } from './home-reset.js';
@@ -87,7 +88,8 @@ async function createUser(name: string, slot: number, home: string, run: Command
 /**
  * Makes sure users <prefix>1..<prefix><slots> exist: system users with a locked password, /bin/bash, their
  * own group and no other, home <homeRoot>/<name> (0700, theirs) with a tmp/ inside. Existing users that
- * look like ours are left alone; one with another home, uid 0 or extra groups is refused, never adopted.
+ * look like ours are left alone; one with another home, uid 0, extra groups or a primary group another account
+ * shares (members, or someone else's primary group) is refused, never adopted.
  */
 export async function ensureJobUsers(opts: { prefix: string; slots: number; homeRoot: string }, deps: UserDeps = {}): Promise<JobUser[]> {
   const run = deps.run ?? runCommand;
@@ -116,6 +118,8 @@ export async function ensureJobUsers(opts: { prefix: string; slots: number; home
     if (extra.length > 0) {
       throw new Error(`job user ${name} is in supplementary groups ${extra.join(', ')}: remove them (gpasswd -d ${name} <group>) so jobs get no extra access`);
     }
+    const shared = await sharedPrimaryGroup(user, run);
+    if (shared !== undefined) throw new Error(describeSharedGroup(user, shared));
     const homeState = await ensureOwnedDir(home, user.uid, user.gid, 0o700);
     const tmpState = await ensureOwnedDir(jobTmpDir(user), user.uid, user.gid, 0o700);
     if (created) log(`created job user ${name} (uid ${user.uid}, home ${home})`);

@@ -1,10 +1,11 @@
-// Job users: naming rules, idempotent creation with private homes, refusal to adopt strangers, home scrubbing.
+// Job users: naming rules, idempotent creation with private homes, refusal to adopt strangers (or shared groups), home scrubbing.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '../../src/isolation/command.js';
+import { runCommand, type CommandRunner } from '../../src/isolation/command.js';
 import { dropPrivilegeArgs } from '../../src/isolation/run-as.js';
 import { ensureJobUsers, jobUserName, lookupJobUser, resetJobHome } from '../../src/isolation/users.js';
 import type { JobUser } from '../../src/state/types.js';
@@ -25,10 +26,83 @@ describe('jobUserName', () => {
   });
 });
 
+/** A passwd and group database for getent and id; records every command run. */
+function fakeAccounts(passwd: string[], groups: string[], calls: string[]): CommandRunner {
+  return async (file, args) => {
+    calls.push([file, ...args].join(' '));
+    const [db, key] = args;
+    if (file === 'getent' && key === undefined) return { exitCode: 0, stdout: `${(db === 'passwd' ? passwd : groups).join('\n')}\n`, stderr: '' };
+    if (file === 'getent') {
+      const col = db === 'group' && /^\d+$/.test(key) ? 2 : 0;
+      const hit = (db === 'passwd' ? passwd : groups).find((l) => l.split(':')[col] === key);
+      return hit === undefined ? { exitCode: 2, stdout: '', stderr: '' } : { exitCode: 0, stdout: `${hit}\n`, stderr: '' };
+    }
+    if (file === 'id' && args[0] === '-G') {
+      const gid = passwd.find((l) => l.startsWith(`${args[1]}:`))?.split(':')[3] ?? '';
+      return { exitCode: 0, stdout: `${gid}\n`, stderr: '' };
+    }
+    return { exitCode: 1, stdout: '', stderr: `unexpected ${file}` };
+  };
+}
+
+describe('a job user whose primary group is not its own', { skip: process.getuid?.() !== 0 && 'needs root (home root owned by root)' }, () => {
+  const entry = (name: string, uid: number, gid: number, home: string) => `${name}:x:${uid}:${gid}:jobrole job slot 1:${home}:/bin/bash`;
+
+  const refuses = async (passwd: string[], groups: string[], why: RegExp) => {
+    const homeRoot = await mkdtemp(join(tmpdir(), 'jobrole-group-'));
+    try {
+      const calls: string[] = [];
+      const run = fakeAccounts(
+        passwd.map((l) => l.replace('HOME', join(homeRoot, 'jobrole-job1'))),
+        groups,
+        calls,
+      );
+      await assert.rejects(ensureJobUsers({ prefix: 'jobrole-job', slots: 1, homeRoot }, { run }), why);
+      assert.deepEqual(await readdir(homeRoot), [], 'no home made for a user it refused');
+      assert.ok(!calls.some((c) => /^(useradd|usermod|gpasswd|groupmod)/.test(c)), calls.join('\n'));
+    } finally {
+      await rm(homeRoot, { recursive: true, force: true });
+    }
+  };
+
+  test('a group with members is refused, naming user, group, members and what to do', async () => {
+    await refuses(
+      [entry('jobrole-job1', 990, 100, 'HOME'), 'alice:x:1000:1000::/home/alice:/bin/bash'],
+      ['users:x:100:alice,jobrole-job1', 'alice:x:1000:'],
+      /^Error: job user jobrole-job1's primary group users \(gid 100\) is not its own \(members alice\): each job's credential and ID-token files are readable by that group, so those accounts could read every job's credentials\. Give jobrole-job1 a group of its own: take the others out of users \(gpasswd -d <user> users.*or remove jobrole-job1 \(userdel jobrole-job1\) and run `jobrole host init` again/,
+    );
+  });
+
+  test("another account's primary group is refused, naming that account", async () => {
+    await refuses(
+      [entry('jobrole-job1', 990, 100, 'HOME'), 'bob:x:1001:100::/home/bob:/bin/bash'],
+      ['users:x:100:'],
+      /job user jobrole-job1's primary group users \(gid 100\) is not its own \(the primary group of bob\)/,
+    );
+  });
+
+  test('a private group (listing only the user itself) is adopted', async () => {
+    const homeRoot = await mkdtemp(join(tmpdir(), 'jobrole-group-'));
+    try {
+      const home = join(homeRoot, 'jobrole-job1');
+      const run = fakeAccounts(
+        [entry('jobrole-job1', 990, 990, home), 'alice:x:1000:1000::/home/alice:/bin/bash'],
+        ['jobrole-job1:x:990:jobrole-job1', 'alice:x:1000:'],
+        [],
+      );
+      const [u] = await ensureJobUsers({ prefix: 'jobrole-job', slots: 1, homeRoot }, { run });
+      assert.deepEqual(u, { name: 'jobrole-job1', uid: 990, gid: 990, home });
+    } finally {
+      await rm(homeRoot, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('job users on this host', async () => {
   const reason = await skipReason(['useradd', 'userdel', 'setpriv', 'getent']);
   const prefix = `jrt${process.pid}u`;
-  const names = [`${prefix}1`, `${prefix}2`, `jrt${process.pid}x1`];
+  const shared = `jrt${process.pid}g`;
+  const names = [`${prefix}1`, `${prefix}2`, `jrt${process.pid}x1`, `${shared}1`, `${shared}o`];
   let root: string | undefined;
   let homeRoot = '';
   let users: JobUser[] = [];
@@ -41,6 +115,7 @@ describe('job users on this host', async () => {
   after(async () => {
     if (reason !== undefined) return;
     await removeUsers(names);
+    await runCommand('groupdel', [shared]);
     await removeDir(root);
   });
 
@@ -87,6 +162,27 @@ describe('job users on this host', async () => {
       /already exists with home \/nonexistent.*does not look like a jobrole job user/,
     );
     assert.equal((await lookupJobUser(stranger))?.home, '/nonexistent', 'left as it was');
+  });
+
+  test('refuses a pre-created slot user whose primary group another account has as its own', { skip: reason ?? false }, async () => {
+    const home = join(homeRoot, `${shared}1`);
+    for (const [file, args] of [
+      ['groupadd', ['--system', shared]],
+      ['useradd', ['--system', '--gid', shared, '--home-dir', home, '--no-create-home', `${shared}1`]],
+      ['useradd', ['--system', '--gid', shared, '--home-dir', '/nonexistent', '--no-create-home', `${shared}o`]],
+    ] as const) {
+      const r = await runCommand(file, args);
+      assert.equal(r.exitCode, 0, r.stderr);
+    }
+    await assert.rejects(
+      ensureJobUsers({ prefix: shared, slots: 1, homeRoot }),
+      new RegExp(`job user ${shared}1's primary group ${shared} \\(gid \\d+\\) is not its own \\(the primary group of ${shared}o\\)`),
+    );
+    await assert.rejects(lstat(home), /ENOENT/, 'no home made for it');
+    // Alone in its group, the same user is adopted.
+    assert.equal((await runCommand('userdel', [`${shared}o`])).exitCode, 0);
+    const [u] = await ensureJobUsers({ prefix: shared, slots: 1, homeRoot });
+    assert.equal(u?.home, home);
   });
 
   test('resetJobHome gives a fresh home without following planted links, read-only trees included', { skip: reason ?? false }, async () => {

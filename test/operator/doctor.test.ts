@@ -21,14 +21,25 @@ after(async () => {
 });
 
 const UID = 51001;
-/** getent knows the job users only when `users` is true; nft has no jobrole table. */
-function fakeRun(users: boolean): CommandRunner {
+/**
+ * getent knows the job users only when `users` is true, each with a private group; with `sharedGid` the users'
+ * primary group is that gid, `users`, with member alice. nft has no jobrole table.
+ */
+function fakeRun(users: boolean, sharedGid?: number): CommandRunner {
   return async (file, args) => {
     if (file === 'getent') {
-      const name = args[1] ?? '';
-      const slot = Number(name.replace(/\D+/g, ''));
       if (!users) return { exitCode: 2, stdout: '', stderr: '' };
-      return { exitCode: 0, stdout: `${name}:x:${UID + slot}:${UID + slot}:job:/home/${name}:/bin/bash\n`, stderr: '' };
+      const entry = (name: string) => {
+        const slot = Number(name.replace(/\D+/g, ''));
+        return `${name}:x:${UID + slot}:${sharedGid ?? UID + slot}:job:/home/${name}:/bin/bash`;
+      };
+      if (args[0] === 'group') {
+        const gid = args[1] ?? '';
+        return { exitCode: 0, stdout: Number(gid) === sharedGid ? `users:x:${gid}:alice\n` : `jobrole-job${Number(gid) - UID}:x:${gid}:\n`, stderr: '' };
+      }
+      if (args[1] === undefined)
+        return { exitCode: 0, stdout: `${['jobrole-job1', 'jobrole-job2'].map(entry).join('\n')}\nalice:x:1000:1000::/home/alice:/bin/bash\n`, stderr: '' };
+      return { exitCode: 0, stdout: `${entry(args[1])}\n`, stderr: '' };
     }
     if (file === 'nft') return { exitCode: 1, stdout: '', stderr: 'Error: No such file or directory' };
     return { exitCode: 127, stdout: '', stderr: `unexpected ${file}` };
@@ -172,6 +183,8 @@ test(
     const deps = { ...s.deps, run: fakeRun(true) };
     const good = await runDoctor({ config: s.config }, deps);
     assert.ok(find(good.lines, /^PASS job users exist for all 2 slots \(jobrole-job1 uid 51002, jobrole-job2 uid 51003\)/), good.lines.join('\n'));
+    assert.ok(find(good.lines, /^PASS job users' primary groups are their own/), good.lines.join('\n'));
+    assert.ok(!find(good.lines, /primary group .* is not its own/), good.lines.join('\n'));
     assert.ok(find(good.lines, /^PASS directories: 9 in place/), good.lines.join('\n'));
     assert.ok(find(good.lines, /^FAIL IMDS firewall rule: .*run `jobrole host init`/), good.lines.join('\n'));
     assert.ok(find(good.lines, /^PASS endpoint firewall rules: 0 in jobrole_doctor_test_ep, each of a job in progress/), good.lines.join('\n'));
@@ -251,4 +264,23 @@ test('an endpoint firewall rule whose job has no state left is a warning naming 
     find(r.lines, /^WARN endpoint firewall rules in jobrole_doctor_test_ep of jobs with no state left: 4100-aaaaaaaaaaaa; "jobrole gc" removes them/),
     r.lines.join('\n'),
   );
+});
+
+test('a job user whose primary group is shared is a FAIL per user, naming the group, who shares it and the fix', async (t) => {
+  const s = await setup(t);
+  const r = await runDoctor({ config: s.config }, { ...s.deps, run: fakeRun(true, 100) });
+  for (const n of [1, 2]) {
+    const other = n === 1 ? 'jobrole-job2' : 'jobrole-job1';
+    assert.ok(
+      find(
+        r.lines,
+        new RegExp(
+          `^FAIL job user jobrole-job${n}'s primary group users \\(gid 100\\) is not its own \\(members alice and the primary group of ${other}\\): each job's credential and ID-token files are readable by that group.*run \`jobrole host init\` again`,
+        ),
+      ),
+      r.lines.join('\n'),
+    );
+  }
+  assert.ok(!find(r.lines, /primary groups are their own/), r.lines.join('\n'));
+  assert.equal(r.ok, false);
 });

@@ -3,11 +3,12 @@
 import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { JobroleConfig } from '../../config/types.js';
-import type { CommandRunner } from '../../isolation/command.js';
+import { runCommand, type CommandRunner } from '../../isolation/command.js';
 import { verifyImdsBlock } from '../../isolation/firewall.js';
 import { endpointFenceTable, jobKeyOfChain, listEndpointFences } from '../../isolation/endpoint-fence.js';
 import { listJobKeys, stateLayout } from '../../state/job-store.js';
 import { jobUserName, lookupJobUser } from '../../isolation/users.js';
+import { describeSharedGroup, sharedPrimaryGroup } from '../../isolation/private-group.js';
 import { readHealth, unhealthyText } from '../../state/host-health.js';
 import type { JobUser } from '../../state/types.js';
 import { fail, pass, skip, warn, type CheckResult } from './result.js';
@@ -99,6 +100,7 @@ export async function checkHost(config: JobroleConfig, deps: HostCheckDeps = {})
   } else {
     out.push(pass(`job users exist for all ${config.driver.slots} slots (${users.map((u) => `${u.name} uid ${u.uid}`).join(', ')})`));
   }
+  out.push(...(await checkPrivateGroups(users, deps.run ?? runCommand)));
 
   const dirs = missing.length > 0 ? wantedDirs(config, []) : wantedDirs(config, users);
   let good = 0;
@@ -120,6 +122,21 @@ export async function checkHost(config: JobroleConfig, deps: HostCheckDeps = {})
   }
   out.push(await checkEndpointFences(config, deps));
   return out;
+}
+
+/** Each job user's primary group is its own: a job's credential files are readable by that group. */
+async function checkPrivateGroups(users: JobUser[], run: CommandRunner): Promise<CheckResult[]> {
+  if (users.length === 0) return [];
+  const out: CheckResult[] = [];
+  for (const u of users) {
+    try {
+      const shared = await sharedPrimaryGroup(u, run);
+      if (shared !== undefined) out.push(fail(describeSharedGroup(u, shared)));
+    } catch (err) {
+      out.push(fail(`job user ${u.name}'s primary group cannot be checked: ${(err as Error).message}`));
+    }
+  }
+  return out.length > 0 ? out : [pass(`job users' primary groups are their own (no members, nobody else's primary group)`)];
 }
 
 /** Endpoint rules left by jobs that have no state (a port fenced for a gone uid would lock out a later job there). */
