@@ -33,7 +33,7 @@ function fakeAccounts(passwd: string[], groups: string[], calls: string[]): Comm
     const [db, key] = args;
     if (file === 'getent' && key === undefined) return { exitCode: 0, stdout: `${(db === 'passwd' ? passwd : groups).join('\n')}\n`, stderr: '' };
     if (file === 'getent') {
-      const col = db === 'group' && /^\d+$/.test(key) ? 2 : 0;
+      const col = db === 'group' && /^\d+$/.test(key ?? '') ? 2 : 0;
       const hit = (db === 'passwd' ? passwd : groups).find((l) => l.split(':')[col] === key);
       return hit === undefined ? { exitCode: 2, stdout: '', stderr: '' } : { exitCode: 0, stdout: `${hit}\n`, stderr: '' };
     }

@@ -10,6 +10,8 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { parseConfigText } from '../../src/config/load.js';
 import type { CommandRunner } from '../../src/isolation/command.js';
 import { runDoctor, type DoctorDeps } from '../../src/operator/doctor.js';
+import { stateLayout } from '../../src/state/job-store.js';
+import { quarantineSlot } from '../../src/state/quarantine.js';
 import { startAwsEmulator, type AwsEmulator } from '../fakes/aws-emulator.js';
 
 let emu: AwsEmulator;
@@ -283,4 +285,30 @@ test('a job user whose primary group is shared is a FAIL per user, naming the gr
   }
   assert.ok(!find(r.lines, /primary groups are their own/), r.lines.join('\n'));
   assert.equal(r.ok, false);
+});
+
+test('a slot quarantined because the job locked its keyring says a reboot is needed; any other quarantine says fix and gc', async (t) => {
+  const s = await setup(t);
+  const layout = stateLayout(s.config.driver.state_dir);
+  await mkdir(layout.slots, { recursive: true });
+  await quarantineSlot(
+    layout,
+    1,
+    '4100-aaaaaaaaaaaa',
+    "clear the keyrings of jobrole-job1: the job locked its keyring: jobrole-job1's keyring refuses `keyctl clear`",
+  );
+  await quarantineSlot(layout, 2, '4101-bbbbbbbbbbbb', 'reset the home of jobrole-job2: EBUSY');
+  const r = await runDoctor({ config: s.config }, { ...s.deps, run: fakeRun(true) });
+  assert.ok(
+    find(
+      r.lines,
+      /^FAIL slot 1 is quarantined since .* \(job 4100\): clear the keyrings of jobrole-job1: the job locked its keyring: .*: only a reboot clears a keyring the job locked: reboot the host, then run `jobrole gc`; until then every gc retries it in vain$/,
+    ),
+    r.lines.join('\n'),
+  );
+  assert.ok(
+    find(r.lines, /^FAIL slot 2 is quarantined since .* \(job 4101\): reset the home of jobrole-job2: EBUSY: fix the cause, then run `jobrole gc`$/),
+    r.lines.join('\n'),
+  );
+  assert.ok(!find(r.lines, /^FAIL slot 2 .*reboot/), r.lines.join('\n'));
 });

@@ -5,6 +5,7 @@ import type { JobroleConfig } from '../../config/types.js';
 import { runCommand, type CommandRunner } from '../../isolation/command.js';
 import { detectCgroup2, missingControllers } from '../../isolation/cgroup.js';
 import { UNSHARE_ARGS } from '../../isolation/sandbox.js';
+import { isKeyringLocked } from '../../isolation/keyring.js';
 import { stateLayout } from '../../state/job-store.js';
 import { describeQuarantine, quarantinedSlots } from '../../state/quarantine.js';
 import { fail, pass, warn, type CheckResult } from './result.js';
@@ -55,7 +56,12 @@ export async function checkSandbox(config: JobroleConfig, run: CommandRunner = r
     );
   }
   const quarantined = await quarantinedSlots(stateLayout(config.driver.state_dir));
-  for (const q of quarantined) out.push(fail(`${describeQuarantine(q)}: fix the cause, then run \`jobrole gc\``));
+  for (const q of quarantined) {
+    const advice = isKeyringLocked(q.reason)
+      ? 'only a reboot clears a keyring the job locked: reboot the host, then run `jobrole gc`; until then every gc retries it in vain'
+      : 'fix the cause, then run `jobrole gc`';
+    out.push(fail(`${describeQuarantine(q)}: ${advice}`));
+  }
   if (quarantined.length === 0) out.push(pass('no slot is quarantined'));
   return out;
 }
