@@ -4,7 +4,7 @@
 // Why this baseline: in production the redactor sits between a job's stdout PIPE and a pipe to the runner. So every
 // variant here sits in that same position: `cat log | X > /dev/null`, where X is `cat` (the baseline: the cheapest
 // possible pipe-to-sink copy), a plain node stdin->stdout pipe (what node costs before any redaction), or the
-// redactor (stdin -> createRedactor().stream -> stdout, the way the run stage wires it). `cat < file > /dev/null`
+// redactor (stdin chunks -> createSyncRedactor -> FdSink on fd 1, the way the run stage wires it). `cat < file > /dev/null`
 // is not a fair baseline: it never touches a pipe, and tens of GB/s of page-cache copying is not a log stream.
 // Rounds are interleaved (machine noise hits every variant alike); medians are reported.
 
@@ -40,11 +40,22 @@ async function main(): Promise<void> {
     // The measured process: stdin (a pipe, like a job's stdout) -> redactor -> stdout, or the same without redactor.
     const entry = join(dir, 'pipe.ts');
     const src = resolve(here, '../../src/redact/redactor.js');
+    const sinkSrc = resolve(here, '../../src/runner/fd-sink.js');
     writeFileSync(
       entry,
-      `import { pipeline } from 'node:stream/promises';\nimport { createRedactor } from ${JSON.stringify(src)};\n` +
+      `import { pipeline } from 'node:stream/promises';\nimport { createSyncRedactor } from ${JSON.stringify(src)};\n` +
+        `import { FdSink } from ${JSON.stringify(sinkSrc)};\n` +
         `if (process.argv[2] === 'plain') await pipeline(process.stdin, process.stdout);\n` +
-        `else await pipeline(process.stdin, createRedactor({ secrets: JSON.parse(process.argv[3] ?? '[]') }).stream, process.stdout);\n`,
+        `else {\n` +
+        `  const sink = new FdSink(1, () => process.stdout);\n` +
+        `  const r = createSyncRedactor({ secrets: JSON.parse(process.argv[3] ?? '[]') }, (pieces) => {\n` +
+        `    if (!sink.write(pieces)) { process.stdin.pause(); sink.onDrain(() => process.stdin.resume()); }\n` +
+        `  });\n` +
+        `  process.stdin.on('data', (c) => r.chunks.write(c));\n` +
+        `  await new Promise((res) => process.stdin.once('end', res));\n` +
+        `  r.chunks.end();\n` +
+        `  await new Promise((res) => sink.onDrain(res));\n` +
+        `}\n`,
     );
     const bundle = join(dir, 'pipe.mjs');
     await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });

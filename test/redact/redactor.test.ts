@@ -1,9 +1,10 @@
-// Tests the streaming redactor: exact secrets, AWS shapes, chunk splits, folded lines, late secrets, no false hits.
+// Tests the redactor the run stage uses (createSyncRedactor, pieces collected from its emit callback): exact
+// secrets, AWS shapes, chunk splits, folded lines, late secrets, idle flushes, no false hits.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createRedactor } from '../../src/redact/redactor.js';
+import { createSyncRedactor, type RedactorOptions } from '../../src/redact/redactor.js';
 
 const AKID = 'ASIAQWERTYUIOPASDF12';
 const SAK = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -22,22 +23,32 @@ function fold(s: string, width: number): string {
   return lines.join('\n');
 }
 
+/** A redactor as the run stage makes one (output-pump.ts), with every piece it emits collected in order. */
+function collecting(opts: RedactorOptions) {
+  const got: Buffer[] = [];
+  const r = createSyncRedactor(opts, (pieces) => {
+    for (const p of pieces) got.push(p);
+  });
+  return { r, got, text: () => Buffer.concat(got).toString('utf8') };
+}
+
+/** A whole text as one chunk, then the end of the stream. */
+function redactOnce(opts: RedactorOptions, s: string): string {
+  const c = collecting(opts);
+  c.r.chunks.write(Buffer.from(s, 'utf8'));
+  c.r.chunks.end();
+  return c.text();
+}
+
 /** Pushes chunks through a fresh redactor (no idle flush) and returns the whole output. */
 async function run(chunks: Array<string | Buffer>, secrets: string[], mid?: (add: (s: string) => void, i: number) => void): Promise<string> {
-  const r = createRedactor({ secrets, idleFlushMs: 60_000 });
-  const out: Buffer[] = [];
-  r.stream.on('data', (b: Buffer) => out.push(b));
-  const done = new Promise((resolve, reject) => {
-    r.stream.on('end', resolve);
-    r.stream.on('error', reject);
+  const c = collecting({ secrets, idleFlushMs: 60_000 });
+  chunks.forEach((chunk, i) => {
+    mid?.(c.r.addSecret, i);
+    c.r.chunks.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   });
-  chunks.forEach((c, i) => {
-    mid?.(r.addSecret, i);
-    r.stream.write(typeof c === 'string' ? Buffer.from(c) : c);
-  });
-  r.stream.end();
-  await done;
-  return Buffer.concat(out).toString('utf8');
+  c.r.chunks.end();
+  return c.text();
 }
 
 /** True when any piece of `secret` of `len` characters appears in `text`. */
@@ -46,25 +57,23 @@ function leaksPiece(text: string, secret: string, len: number): boolean {
   return false;
 }
 
-describe('redactString', () => {
+describe('one chunk', () => {
   test('masks exact registered secrets, including ones with spaces and punctuation', () => {
-    const r = createRedactor({ secrets: [SAK, ODD] });
-    const out = r.redactString(`key=${SAK} pw="${ODD}" end`);
+    const out = redactOnce({ secrets: [SAK, ODD] }, `key=${SAK} pw="${ODD}" end`);
     assert.equal(out, 'key=[MASKED] pw="[MASKED]" end');
   });
 
   test('masks an access key id and a session token it was never told about', () => {
-    const r = createRedactor({});
-    const out = r.redactString(`AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SESSION_TOKEN=${TOKEN}\n`);
+    const out = redactOnce({}, `AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SESSION_TOKEN=${TOKEN}\n`);
     assert.equal(out, 'AWS_ACCESS_KEY_ID=[MASKED]\nAWS_SESSION_TOKEN=[MASKED]\n');
   });
 
   test('uses the configured mask', () => {
-    assert.equal(createRedactor({ secrets: [SAK], mask: '***' }).redactString(`[${SAK}]`), '[***]');
+    assert.equal(redactOnce({ secrets: [SAK], mask: '***' }, `[${SAK}]`), '[***]');
   });
 
   test('leaves SHAs, UUIDs, digests, paths, rulers, hex dumps and PEM lines alone', () => {
-    const r = createRedactor({ secrets: [SAK, TOKEN, AKID] });
+    const opts = { secrets: [SAK, TOKEN, AKID] };
     const benign = [
       'commit 3f786850e387550fdab836ed7e6dc881de23001b (HEAD -> main)',
       'request-id: 123e4567-e89b-12d3-a456-426614174000',
@@ -78,37 +87,34 @@ describe('redactString', () => {
       'src/components/VeryLongComponentNameForTesting.tsx(12,5): error TS2322',
       'PASSED  test_authentication_handles_expired_tokens_gracefully (0.12s)',
     ].join('\n');
-    assert.equal(r.redactString(benign), benign);
+    assert.equal(redactOnce(opts, benign), benign);
   });
 
   test('does not take 20 upper-case characters glued into a longer upper-case word for a key id', () => {
-    const r = createRedactor({});
     const s = 'XASIAQWERTYUIOPASDF12 ASIAQWERTYUIOPASDF12X';
-    assert.equal(r.redactString(s), s);
+    assert.equal(redactOnce({}, s), s);
   });
 
   test('masks every piece of a known secret folded over lines (fold -w 60)', () => {
-    const r = createRedactor({ secrets: [TOKEN] });
     const folded = fold(TOKEN, 60);
-    const out = r.redactString(`$ echo $AWS_SESSION_TOKEN | fold -w 60\n${folded}\n`);
+    const out = redactOnce({ secrets: [TOKEN] }, `$ echo $AWS_SESSION_TOKEN | fold -w 60\n${folded}\n`);
     assert.equal(leaksPiece(out, TOKEN, 16), false);
     assert.match(out, /^\$ echo \$AWS_SESSION_TOKEN \| fold -w 60\n(\[MASKED\]\n){14}$/);
   });
 
   test('masks the tail of a token glued to text and the head of one glued to text', () => {
-    const r = createRedactor({ secrets: [SAK] });
-    const out = r.redactString(`x${SAK.slice(0, 20)}\n${SAK.slice(20)}abc\n`);
+    const out = redactOnce({ secrets: [SAK] }, `x${SAK.slice(0, 20)}\n${SAK.slice(20)}abc\n`);
     assert.equal(leaksPiece(out, SAK, 16), false);
   });
 });
 
-describe('redactor stream', () => {
+describe('a stream of chunks', () => {
   const text =
     `step 1 ok\nexport AWS_ACCESS_KEY_ID=${AKID}\nsecret ${SAK} and ${ODD}!\n` + `token:${TOKEN}\ncommit 3f786850e387550fdab836ed7e6dc881de23001b done ✓ ü\n`;
   const secrets = [AKID, SAK, TOKEN, ODD];
 
-  test('gives the same output as redactString whatever the chunk boundary', async () => {
-    const expected = createRedactor({ secrets }).redactString(text);
+  test('gives the same output as the whole text in one chunk whatever the chunk boundary', async () => {
+    const expected = redactOnce({ secrets }, text);
     assert.equal(expected.includes('[MASKED]'), true);
     const bytes = Buffer.from(text);
     for (let k = 0; k <= bytes.length; k++) {
@@ -118,7 +124,7 @@ describe('redactor stream', () => {
   });
 
   test('survives three-way and byte-by-byte splits', async () => {
-    const expected = createRedactor({ secrets }).redactString(text);
+    const expected = redactOnce({ secrets }, text);
     const bytes = Buffer.from(text);
     for (let trial = 0; trial < 200; trial++) {
       const a = Math.floor(Math.random() * bytes.length);
@@ -138,27 +144,22 @@ describe('redactor stream', () => {
   });
 
   test('writes a held-back tail after a short idle, without waiting for the end', async () => {
-    const r = createRedactor({ idleFlushMs: 20 });
-    const got: string[] = [];
-    r.stream.on('data', (b: Buffer) => got.push(b.toString()));
-    r.stream.write(Buffer.from('Continue? [y/N] answer'));
+    const { r, text } = collecting({ idleFlushMs: 20 });
+    r.chunks.write(Buffer.from('Continue? [y/N] answer'));
     await new Promise((res) => setImmediate(res));
-    assert.equal(got.join(''), 'Continue? [y/N] ', 'the trailing word is held back at first');
+    assert.equal(text(), 'Continue? [y/N] ', 'the trailing word is held back at first');
     await new Promise((res) => setTimeout(res, 80));
-    assert.equal(got.join(''), 'Continue? [y/N] answer');
-    r.stream.destroy();
+    assert.equal(text(), 'Continue? [y/N] answer');
+    r.chunks.dispose();
   });
 
   test('an idle flush in the middle of a known secret still masks both halves', async () => {
-    const r = createRedactor({ secrets: [SAK], idleFlushMs: 10 });
-    const got: Buffer[] = [];
-    r.stream.on('data', (b: Buffer) => got.push(b));
-    const ended = new Promise((res) => r.stream.on('end', res));
-    r.stream.write(Buffer.from(`k=${SAK.slice(0, 20)}`));
+    const { r, text } = collecting({ secrets: [SAK], idleFlushMs: 10 });
+    r.chunks.write(Buffer.from(`k=${SAK.slice(0, 20)}`));
     await new Promise((res) => setTimeout(res, 50));
-    r.stream.end(Buffer.from(`${SAK.slice(20)}\n`));
-    await ended;
-    const out = Buffer.concat(got).toString();
+    r.chunks.write(Buffer.from(`${SAK.slice(20)}\n`));
+    r.chunks.end();
+    const out = text();
     assert.equal(out, 'k=[MASKED][MASKED]\n');
   });
 

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createRedactor } from '../../src/redact/redactor.js';
+import { createSyncRedactor } from '../../src/redact/redactor.js';
 
 /** Random base64 body (no padding) with at least one upper-case letter, lower-case letter and digit. */
 function tokenLike(n: number): string {
@@ -20,14 +20,14 @@ function shifted(text: string, shift: number): Buffer {
   return backing.subarray(shift, shift + bytes.length);
 }
 
-/** One chunk through a fresh redactor stream; returns the output chunks. */
+/** One chunk, then the end, through a fresh redactor as the run stage makes one; returns the pieces it emitted. */
 async function through(chunk: Buffer, secrets: string[]): Promise<Buffer[]> {
-  const r = createRedactor({ secrets, idleFlushMs: 60_000 });
   const out: Buffer[] = [];
-  r.stream.on('data', (b: Buffer) => out.push(b));
-  const done = new Promise((resolve) => r.stream.on('end', resolve));
-  r.stream.end(chunk);
-  await done;
+  const r = createSyncRedactor({ secrets, idleFlushMs: 60_000 }, (pieces) => {
+    for (const p of pieces) out.push(p);
+  });
+  r.chunks.write(chunk);
+  r.chunks.end();
   return out;
 }
 
