@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { hostInit, type HostInitOptions } from '../../src/isolation/host-init.js';
 import { verifyImdsBlock } from '../../src/isolation/firewall.js';
 import { lookupJobUser } from '../../src/isolation/users.js';
+import { runCommand } from '../../src/isolation/command.js';
 import { createNetns, deleteNetns, nftInNetns, openTempDir, removeDir, removeUsers, skipReason } from './helpers.js';
 
 async function owner(path: string): Promise<{ uid: number; mode: number }> {
@@ -43,7 +44,8 @@ describe('hostInit', async () => {
   after(async () => {
     if (reason !== undefined) return;
     await deleteNetns(ns);
-    await removeUsers([`${prefix}1`, `${prefix}2`]);
+    await removeUsers([`${prefix}1`, `${prefix}2`, `${prefix}s1`, `${prefix}so`]);
+    await runCommand('groupdel', [`${prefix}sg`]);
     await removeDir(root);
   });
 
@@ -141,5 +143,36 @@ describe('hostInit', async () => {
       /\[driver\]\.builds_dir = "\/tmp" is a directory the whole host shares/,
     );
     assert.equal((await lstat('/tmp')).mode, tmpBefore.mode, '/tmp is unchanged');
+  });
+
+  test('a pre-created slot user sharing its primary group is refused before anything is set up', { skip: reason ?? false }, async () => {
+    const group = `${prefix}sg`;
+    const fresh = join(root!, 'shared-group');
+    const o: HostInitOptions = {
+      ...opts,
+      prefix: `${prefix}s`,
+      slots: 1,
+      homeRoot: join(fresh, 'home'),
+      stateDir: join(fresh, 'state'),
+      buildsDir: join(fresh, 'builds'),
+      cacheDir: join(fresh, 'cache'),
+      auditLog: join(fresh, 'log', 'audit.jsonl'),
+    };
+    for (const [file, args] of [
+      ['groupadd', ['--system', group]],
+      ['useradd', ['--system', '--gid', group, '--home-dir', join(o.homeRoot, `${prefix}s1`), '--no-create-home', `${prefix}s1`]],
+      ['useradd', ['--system', '--no-user-group', '--home-dir', '/nonexistent', '--no-create-home', `${prefix}so`]],
+      ['gpasswd', ['-a', `${prefix}so`, group]],
+    ] as const) {
+      const r = await runCommand(file, args);
+      assert.equal(r.exitCode, 0, `${file}: ${r.stderr}`);
+    }
+    await assert.rejects(
+      hostInit(o, { run, nftTable: `${table}s` }),
+      new RegExp(`job user ${prefix}s1's primary group ${group} \\(gid \\d+\\) is not its own \\(members ${prefix}so\\).*run \`jobrole host init\` again`),
+    );
+    await assert.rejects(lstat(o.stateDir), /ENOENT/, 'no state dir');
+    await assert.rejects(lstat(join(o.homeRoot, `${prefix}s1`)), /ENOENT/, 'no home');
+    assert.equal((await run('nft', ['list', 'table', 'inet', `${table}s`])).exitCode === 0, false, 'no firewall table');
   });
 });
