@@ -10,7 +10,8 @@ import { sessionSpec } from '../credentials/session-spec.js';
 import { sessionLifetime } from './issue.js';
 import { serveSettings } from './serve-rules.js';
 import { decideForToken, judgeAllRoles, jobFromToken, refusalMessage } from './token-job.js';
-import { brokerVerifier, keySource, TOKEN_VARIABLE } from './token-verifier.js';
+import { keySource } from '../identity/key-source.js';
+import { brokerVerifier, TOKEN_VARIABLE } from './token-verifier.js';
 
 export interface ExplainTokenOptions {
   config: JobroleConfig;

@@ -16,7 +16,8 @@ import { rateLimiter } from './rate-limit.js';
 import { createHandler } from './routes.js';
 import { sessionCache } from './session-cache.js';
 import { loadTls } from './tls-files.js';
-import { brokerVerifier, keySource } from './token-verifier.js';
+import { keySource } from '../identity/key-source.js';
+import { brokerVerifier } from './token-verifier.js';
 
 export interface ServeDeps {
   /** Operator messages (stderr). */
