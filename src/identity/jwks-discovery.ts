@@ -1,4 +1,4 @@
-// Keys from GitLab's OIDC discovery, cached on disk with a TTL, refetched once (rate-limited) on key rotation.
+// Keys from GitLab's OIDC discovery, cached on disk with a TTL; one fetch at a time, none soon after a failure.
 
 import { SystemFailure } from '../core/exit-codes.js';
 import { defaultFetch, discoverJwks, type FetchLike } from './discovery.js';
@@ -17,13 +17,23 @@ export interface DiscoveryOptions {
   now?: () => Date;
   /** Per request; default 5000. */
   timeoutMs?: number;
-  /** An unknown key id triggers a refetch only if the keys are older than this; default 30. */
+  /**
+   * An unknown key id triggers a refetch only if the keys are older than this; default 30. After a failed fetch,
+   * keys() too waits this long before fetching again (serving the cached keys meanwhile, or the same failure).
+   */
   minRefetchSeconds?: number;
   /** Non-fatal trouble (stale cache used, cache unwritable); default: ignored. */
   warn?: (message: string) => void;
 }
 
 const FUTURE_TOLERANCE_MS = 60_000;
+
+function refetchFailed(err: unknown): never {
+  if (err instanceof SystemFailure) {
+    throw new SystemFailure(`The ID token names a key GitLab's cached keys lack, and refetching them failed: ${err.message}`, { cause: err });
+  }
+  throw err;
+}
 
 export function jwksFromDiscovery(opts: DiscoveryOptions): JwksSource {
   const issuer = normaliseIssuer(opts.issuer);
@@ -33,15 +43,25 @@ export function jwksFromDiscovery(opts: DiscoveryOptions): JwksSource {
   const minRefetchMs = (opts.minRefetchSeconds ?? 30) * 1000;
   const warn = opts.warn ?? (() => undefined);
   let entry: JwksCacheEntry | undefined;
-  let loaded = false;
+  let loading: Promise<void> | undefined;
+  let inflight: Promise<JSONWebKeySet> | undefined;
   let lastAttempt: number | undefined;
   let lastFailure: Error | undefined;
+  let attempts = 0;
+  let warnedAttempt = 0;
 
+  /** The on-disk cache, read once (concurrent first callers share the read; a failed read is tried again). */
   const load = async (): Promise<JwksCacheEntry | undefined> => {
-    if (!loaded) {
-      entry = await readJwksCache(opts.cachePath, issuer, warn);
-      loaded = true;
-    }
+    loading ??= readJwksCache(opts.cachePath, issuer, warn).then(
+      (read) => {
+        entry ??= read;
+      },
+      (err: unknown) => {
+        loading = undefined;
+        throw err;
+      },
+    );
+    await loading;
     return entry;
   };
   /** Age in ms, or undefined when the timestamp is implausibly in the future (clock moved back): treat as stale. */
@@ -49,8 +69,15 @@ export function jwksFromDiscovery(opts: DiscoveryOptions): JwksSource {
     const a = now() - at;
     return a < -FUTURE_TOLERANCE_MS ? undefined : Math.max(a, 0);
   };
+  /** The last fetch's failure when it was less than minRefetchSeconds ago: do not ask GitLab again yet. */
+  const recentFailure = (): Error | undefined => {
+    if (lastFailure === undefined || lastAttempt === undefined) return undefined;
+    const a = age(lastAttempt);
+    return a !== undefined && a < minRefetchMs ? lastFailure : undefined;
+  };
   const fetchNow = async (): Promise<JSONWebKeySet> => {
     lastAttempt = now();
+    attempts += 1;
     let found;
     try {
       found = await discoverJwks(issuer, fetchFn, timeoutMs);
@@ -67,6 +94,13 @@ export function jwksFromDiscovery(opts: DiscoveryOptions): JwksSource {
     }
     return found.jwks;
   };
+  /** One fetch at a time: concurrent callers share it (and its one cache write). */
+  const fetchShared = (): Promise<JSONWebKeySet> => {
+    inflight ??= fetchNow().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  };
 
   return {
     description: `GitLab's keys (via ${discoveryUrl(issuer)})`,
@@ -74,16 +108,25 @@ export function jwksFromDiscovery(opts: DiscoveryOptions): JwksSource {
       const cached = await load();
       const a = cached === undefined ? undefined : age(cached.fetchedAt);
       if (cached !== undefined && a !== undefined && a < opts.ttlSeconds * 1000) return cached.jwks;
+      const failed = inflight === undefined ? recentFailure() : undefined;
+      if (failed !== undefined) {
+        if (cached === undefined) throw failed;
+        return cached.jwks;
+      }
       try {
-        return await fetchNow();
+        return await fetchShared();
       } catch (err) {
         if (cached === undefined) throw err;
-        warn(`${(err as Error).message} Using the cached keys from ${new Date(cached.fetchedAt).toISOString()} instead.`);
+        if (warnedAttempt !== attempts) {
+          warnedAttempt = attempts;
+          warn(`${(err as Error).message} Using the cached keys from ${new Date(cached.fetchedAt).toISOString()} instead.`);
+        }
         return cached.jwks;
       }
     },
     async refresh(): Promise<RefreshResult> {
       const cached = await load();
+      if (inflight !== undefined) return { jwks: await inflight.catch((err: unknown) => refetchFailed(err)) };
       const last = Math.max(cached?.fetchedAt ?? -Infinity, lastAttempt ?? -Infinity);
       const a = Number.isFinite(last) ? age(last) : undefined;
       if (a !== undefined && a < minRefetchMs) {
@@ -94,14 +137,7 @@ export function jwksFromDiscovery(opts: DiscoveryOptions): JwksSource {
         }
         return { why: `GitLab's keys were fetched ${Math.round(a / 1000)} s ago, so they are not fetched again yet` };
       }
-      try {
-        return { jwks: await fetchNow() };
-      } catch (err) {
-        if (err instanceof SystemFailure) {
-          throw new SystemFailure(`The ID token names a key GitLab's cached keys lack, and refetching them failed: ${err.message}`, { cause: err });
-        }
-        throw err;
-      }
+      return { jwks: await fetchShared().catch((err: unknown) => refetchFailed(err)) };
     },
   };
 }
