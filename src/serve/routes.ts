@@ -1,8 +1,9 @@
 // The broker's HTTP routes: GET /v1/credentials/<role> (container-credentials protocol) and GET /healthz.
 
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { JobroleConfig } from '../config/types.js';
+import type { JobroleConfig, RoleConfig } from '../config/types.js';
 import type { IssuedSession } from '../core/credential-types.js';
 import type { AccessEntry, AccessLog } from './access-log.js';
 import type { Authenticator } from './auth.js';
@@ -64,6 +65,12 @@ function credentialsBody(s: IssuedSession, roleArn: string, tokenExpSeconds: num
   };
 }
 
+/** The session cache's key: the job and all of the role that shapes its session, so a changed policy means a new session. */
+function sessionKey(jobId: number, role: RoleConfig): string {
+  const shape = JSON.stringify([role.arn, role.strategy, role.max_duration, role.session_policy, role.policy_arns]);
+  return `${jobId}\u0000${role.name}\u0000${createHash('sha256').update(shape).digest('base64url')}`;
+}
+
 export function createHandler(deps: RouteDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const now = deps.now ?? Date.now;
 
@@ -103,10 +110,9 @@ export function createHandler(deps: RouteDeps): (req: IncomingMessage, res: Serv
     }
     const role = decision.role;
     entry.role = role.name;
-    const key = `${job.jobId}\u0000${role.name}\u0000${role.arn}\u0000${role.strategy}`;
     let answer;
     try {
-      answer = await deps.cache.get(key, () => issueSession(deps.sts, config, role, job, now()));
+      answer = await deps.cache.get(sessionKey(job.jobId, role), () => issueSession(deps.sts, config, role, job, now()));
     } catch (err) {
       const f = failureOf(err, role);
       deps.warn(`job ${job.jobId} (${job.project}), role "${role.name}": ${(err as Error).message}`);

@@ -1,4 +1,4 @@
-// jobrole serve with the central policy in SSM: roles defined only there, picked up when changed, used from cache while SSM is down.
+// jobrole serve with the central policy in SSM: roles defined only there, picked up when changed (cached sessions too), used from cache while SSM is down.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,4 +77,30 @@ test('while SSM fails the running broker keeps its copy, and a restarted one sta
   } finally {
     world.emu.faults.clear();
   }
+});
+
+test('a session policy tightened in the parameter applies at the next request, not at the cached session renewal', async () => {
+  const first = await ask(broker, 'fleet-two', 1010);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  const loose = world.emu.credential(String(first.body.AccessKeyId));
+  assert.equal(loose?.policy, undefined);
+  assert.deepEqual(loose?.policyArns, []);
+  const tight = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+  const readOnly = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+  world.emu.putParameter(
+    PARAM,
+    `${role('fleet-deployer')}${role('fleet-two', `session_policy = '${tight}'\npolicy_arns = ["${readOnly}"]\n`)}`,
+    'SecureString',
+  );
+  let answer = first;
+  for (let i = 0; i < 40 && answer.body.AccessKeyId === first.body.AccessKeyId; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    answer = await ask(broker, 'fleet-two', 1010);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  }
+  assert.notEqual(answer.body.AccessKeyId, first.body.AccessKeyId, 'the job kept its cached session under the looser policy');
+  const issued = world.emu.credential(String(answer.body.AccessKeyId));
+  assert.equal(issued?.policy, tight);
+  assert.deepEqual(issued?.policyArns, [readOnly]);
+  assert.equal((await ask(broker, 'fleet-two', 1010)).body.AccessKeyId, answer.body.AccessKeyId, 'the new session is cached in turn');
 });
