@@ -4,6 +4,7 @@ import type { JobroleConfig } from '../config/types.js';
 import type { VerifiedIdToken } from '../identity/claims.js';
 import { denialMessage, evaluatePolicy, judgedOf, judgeFacts, tokenMismatches, type Decision } from '../policy/evaluate.js';
 import { factsFromJob } from '../policy/job-facts.js';
+import { roleVerdictLines } from '../policy/verdict-lines.js';
 import { readRoleRequest } from '../policy/role-request.js';
 import { BuildFailure } from '../core/exit-codes.js';
 import { readJobContext } from '../runner/job-context.js';
@@ -105,9 +106,7 @@ export async function explain(opts: ExplainOptions): Promise<{ text: string; dec
   for (const role of config.roles) {
     const verdicts = judgeFacts(role, facts);
     const allows = tokenMismatch.length === 0 && verdicts.every((v) => v.ok);
-    out.push(`  ${role.name} (${role.arn}, ${role.strategy}): ${allows ? 'would allow' : 'would refuse'}${role.name === asked ? '   <- requested' : ''}`);
-    if (verdicts.length === 0) out.push('      (no conditions: any job on this runner may have it)');
-    for (const v of verdicts) out.push(`      ${v.ok ? 'ok    ' : 'FAILED'} ${v.condition}: ${v.detail}`);
+    out.push(...roleVerdictLines(role, verdicts, { allows, requested: role.name === asked, unconditional: 'any job on this runner may have it' }));
   }
 
   let decision: Decision;

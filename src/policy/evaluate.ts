@@ -196,13 +196,21 @@ export function evaluatePolicy(ctx: JobContext, requested: string | undefined, c
   return evaluateFacts(factsFromJob(ctx), requested, config, tokenMismatches(ctx));
 }
 
+/** What a refusal names: `is refused for project "p", branch "main"`, and each failed condition with why. */
+export function refusal(d: Extract<Decision, { kind: 'deny' }>): { refused: string; failed: string[] } {
+  return {
+    refused: `is refused for project "${d.judged.project}", ${d.judged.refType} "${d.judged.ref}"`,
+    failed: d.verdicts.filter((v) => !v.ok).map((v) => `${v.condition}: ${v.detail}`),
+  };
+}
+
 /** The job-log message for a refusal: the role asked for, what it was judged on, and what failed. */
 export function denialMessage(d: Extract<Decision, { kind: 'deny' }>, roleVariable: string): string {
-  const failed = d.verdicts.filter((v) => !v.ok).map((v) => `  - ${v.condition}: ${v.detail}`);
+  const { refused, failed } = refusal(d);
   const how = d.viaDefault ? `the default role "${d.requested}"` : `role "${d.requested}" (asked for in ${roleVariable})`;
   return [
-    `${how} is refused for project "${d.judged.project}", ${d.judged.refType} "${d.judged.ref}":`,
-    ...failed,
+    `${how} ${refused}:`,
+    ...failed.map((f) => `  - ${f}`),
     'Facts come from GitLab (the job response and a verified ID token), never from job variables. Ask the runner operator if this project should have this role.',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 // Policy facts for a job run by this driver: the response file's facts, completed and cross-checked by a verified ID token.
 
 import type { JobContext } from '../runner/job-context-types.js';
-import { factsFromToken } from './token-facts.js';
+import { factsFromToken, tokenId } from './token-facts.js';
 import { MERGE_REQUEST_SOURCES, PROTECTED_MIN_RUNNER, type PolicyFacts } from './facts-types.js';
 
 /** Whether GitLab says the ref is protected: git_info.protected when the runner sent it, else the token's ref_protected. */
@@ -60,6 +60,5 @@ export function factsFromJob(ctx: JobContext): PolicyFacts {
 /** The pipeline id GitLab vouches for: job_info.pipeline_id (runner >= 19.0), else a verified token's; never made up. */
 export function trustedPipelineId(ctx: JobContext): number | undefined {
   if (ctx.pipelineId !== undefined) return ctx.pipelineId.value;
-  const fromToken = ctx.idToken?.claims.pipeline_id;
-  return fromToken !== undefined && /^[1-9]\d{0,15}$/.test(fromToken) ? Number(fromToken) : undefined;
+  return tokenId(ctx.idToken?.claims.pipeline_id);
 }

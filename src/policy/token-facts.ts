@@ -4,8 +4,15 @@ import type { VerifiedClaims } from '../identity/claims.js';
 import { MERGE_REQUEST_SOURCES, type PolicyFacts } from './facts-types.js';
 import type { Fact } from '../runner/job-context-types.js';
 
-const fromToken = <T>(value: T, claim: string): Fact<T> => ({ value, source: 'id-token', field: claim });
+/** A fact read from a verified token's claim. */
+export const fromToken = <T>(value: T, claim: string): Fact<T> => ({ value, source: 'id-token', field: claim });
 const opt = <T>(value: T | undefined, claim: string): Fact<T> | undefined => (value === undefined ? undefined : fromToken(value, claim));
+
+const ID = /^[1-9]\d{0,15}$/;
+/** A GitLab id claim (job_id, project_id, pipeline_id, ...) as a number, or undefined when absent or not an id. */
+export function tokenId(claim: string | undefined): number | undefined {
+  return claim !== undefined && ID.test(claim) ? Number(claim) : undefined;
+}
 
 /** The token's claims as policy facts. Pure: the caller has verified the token. */
 export function factsFromToken(c: VerifiedClaims): PolicyFacts {

@@ -5,6 +5,7 @@ import { formatDuration } from '../config/duration.js';
 import { sessionName } from '../credentials/session.js';
 import type { Fact } from '../runner/job-context-types.js';
 import type { Decision } from '../policy/evaluate.js';
+import { roleVerdictLines } from '../policy/verdict-lines.js';
 import type { VerifiedIdToken } from '../identity/claims.js';
 import { sessionSpec } from '../credentials/session-spec.js';
 import { sessionLifetime } from './issue.js';
@@ -79,10 +80,13 @@ export async function explainToken(opts: ExplainTokenOptions): Promise<{ text: s
   }
   out.push('', `Roles on this broker (${config.roles.length}):`);
   for (const { role, verdicts } of judgeAllRoles(job, config)) {
-    const allows = verdicts.every((v) => v.ok);
-    out.push(`  ${role.name} (${role.arn}, ${role.strategy}): ${allows ? 'would allow' : 'would refuse'}${role.name === opts.role ? '   <- requested' : ''}`);
-    if (verdicts.length === 0) out.push('      (no conditions: any job with a valid token may have it)');
-    for (const v of verdicts) out.push(`      ${v.ok ? 'ok    ' : 'FAILED'} ${v.condition}: ${v.detail}`);
+    out.push(
+      ...roleVerdictLines(role, verdicts, {
+        allows: verdicts.every((v) => v.ok),
+        requested: role.name === opts.role,
+        unconditional: 'any job with a valid token may have it',
+      }),
+    );
   }
   if (opts.role === undefined) {
     out.push('', `Decision: none asked (pass --role <name>, the role in ${TOKEN_VARIABLE}'s URL /v1/credentials/<name>)`);

@@ -2,10 +2,10 @@
 
 import type { JobroleConfig } from '../config/types.js';
 import type { VerifiedIdToken } from '../identity/claims.js';
-import { factsFromToken } from '../policy/token-facts.js';
-import { evaluateFacts, judgeFacts, type Decision, type Verdict } from '../policy/evaluate.js';
+import { factsFromToken, fromToken, tokenId } from '../policy/token-facts.js';
+import { evaluateFacts, judgeFacts, refusal, type Decision, type Verdict } from '../policy/evaluate.js';
 import type { PolicyFacts } from '../policy/facts-types.js';
-import type { Fact, JobContext } from '../runner/job-context-types.js';
+import type { JobContext } from '../runner/job-context-types.js';
 
 export interface TokenJob {
   jobId: number;
@@ -18,44 +18,41 @@ export interface TokenJob {
   ctx: JobContext;
 }
 
-const ID = /^[1-9]\d{0,15}$/;
-const fromToken = <T>(value: T, field: string): Fact<T> => ({ value, source: 'id-token', field });
-const num = (v: string | undefined): number | undefined => (v !== undefined && ID.test(v) ? Number(v) : undefined);
-
 /** The job a verified token describes, or why the token cannot stand for a CI job (then: 401). */
 export function jobFromToken(token: VerifiedIdToken): TokenJob | { problem: string } {
   const c = token.claims;
-  if (c.job_id === undefined || !ID.test(c.job_id)) return { problem: 'its "job_id" claim is missing or not a job id; it is not a GitLab CI job\'s ID token' };
-  if (c.project_id === undefined || !ID.test(c.project_id))
-    return { problem: 'its "project_id" claim is missing or not a project id; it is not a GitLab CI job\'s ID token' };
-  const project = c.job_project_path ?? c.project_path;
-  const jobId = Number(c.job_id);
-  const projectId = Number(c.project_id);
-  const pipelineId = num(c.pipeline_id);
-  const namespaceId = num(c.namespace_id);
-  const userId = num(c.user_id);
+  const jobId = tokenId(c.job_id);
+  const projectId = tokenId(c.project_id);
+  if (jobId === undefined) return { problem: 'its "job_id" claim is missing or not a job id; it is not a GitLab CI job\'s ID token' };
+  if (projectId === undefined) return { problem: 'its "project_id" claim is missing or not a project id; it is not a GitLab CI job\'s ID token' };
+  const facts = factsFromToken(c);
+  const project = facts.project.value;
+  const opt = (claim: 'pipeline_id' | 'namespace_id' | 'user_id') => {
+    const id = tokenId(c[claim]);
+    return id !== undefined ? fromToken(id, claim) : undefined;
+  };
   const ctx: JobContext = {
     jobId: fromToken(jobId, 'job_id'),
     projectId: fromToken(projectId, 'project_id'),
-    pipelineId: pipelineId !== undefined ? fromToken(pipelineId, 'pipeline_id') : undefined,
-    projectPath: fromToken(project, c.job_project_path !== undefined ? 'job_project_path' : 'project_path'),
+    pipelineId: opt('pipeline_id'),
+    projectPath: facts.project,
     projectName: fromToken(project.split('/').pop() ?? project, 'project_path'),
     jobName: fromToken('', 'none'),
     stage: fromToken('', 'none'),
-    ref: fromToken(c.ref ?? '', 'ref'),
-    refType: fromToken(c.ref_type ?? 'branch', 'ref_type'),
+    ref: facts.ref,
+    refType: facts.refType,
     sha: fromToken(c.sha ?? '', 'sha'),
     repoUrl: fromToken('', 'none'),
-    protectedRef: c.ref_protected !== undefined ? fromToken(c.ref_protected, 'ref_protected') : undefined,
-    namespaceId: namespaceId !== undefined ? fromToken(namespaceId, 'namespace_id') : undefined,
+    protectedRef: facts.protected,
+    namespaceId: opt('namespace_id'),
     rootNamespaceId: undefined,
-    userId: userId !== undefined ? fromToken(userId, 'user_id') : undefined,
+    userId: opt('user_id'),
     mergeRequest: undefined,
     runnerFields: { gitProtected: false, projectFullPath: false, pipelineId: false },
     timeoutSeconds: undefined,
     idToken: token,
   };
-  return { jobId, projectId, project, facts: factsFromToken(c), ctx };
+  return { jobId, projectId, project, facts, ctx };
 }
 
 /** The policy decision for one role asked for by URL, from the token's facts alone. Pure. */
@@ -70,6 +67,6 @@ export function judgeAllRoles(job: TokenJob, config: Pick<JobroleConfig, 'roles'
 
 /** The 403 message: the role asked for, what it was judged on, and what failed for that role alone. */
 export function refusalMessage(d: Extract<Decision, { kind: 'deny' }>): string {
-  const failed = d.verdicts.filter((v) => !v.ok).map((v) => `${v.condition}: ${v.detail}`);
-  return `role "${d.requested}" is refused for project "${d.judged.project}", ${d.judged.refType} "${d.judged.ref}": ${failed.join('; ')}`;
+  const { refused, failed } = refusal(d);
+  return `role "${d.requested}" ${refused}: ${failed.join('; ')}`;
 }
