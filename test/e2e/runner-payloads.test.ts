@@ -14,68 +14,9 @@ import {
   type PipelineKind,
   type RunnerGeneration,
 } from '../harness/runner-payloads.js';
+import { A, R, ROLES, ROLE_NAMES, expected, parseVerdicts, role, sendsProtected, v, type RoleName } from '../harness/pipeline-verdicts.js';
 import { startWorld, type World } from './world.js';
 import { AUDIENCE, assertRefusedInPrepare, oidcHost, sdkCallerIdentityStep, startIdTokenWorld } from './id-token-helpers.js';
-
-const role = (name: string, allow: string) => `
-[[roles]]
-name = "${name}"
-arn = "arn:aws:iam::111122223333:role/${name}"
-  [roles.allow]
-  projects = ["acme/app"]
-${allow}
-`;
-const ROLES = [
-  role('main', '  refs = ["main"]'),
-  role('protected', '  protected = true'),
-  role('mr', '  pipeline_sources = ["merge_request_event"]'),
-  role('project', ''),
-].join('');
-const ROLE_NAMES = ['main', 'protected', 'mr', 'project'] as const;
-type RoleName = (typeof ROLE_NAMES)[number];
-type Verdicts = Record<RoleName, 'allow' | 'refuse'>;
-
-const A = 'allow' as const;
-const R = 'refuse' as const;
-const v = (main: 'allow' | 'refuse', prot: 'allow' | 'refuse', mr: 'allow' | 'refuse', project: 'allow' | 'refuse'): Verdicts => ({
-  main,
-  protected: prot,
-  mr,
-  project,
-});
-const sendsProtected = (gen: RunnerGeneration) => RUNNER_GENERATIONS.indexOf(gen) >= RUNNER_GENERATIONS.indexOf('18.3');
-
-/**
- * What the policy must decide. With a token (GitLab >= 18.3 claims) the generation does not matter; without one,
- * only runners >= 18.3 tell whether the ref is protected. Fork code never gets acme/app's roles when a token says fork.
- */
-function expected(kind: PipelineKind, gen: RunnerGeneration, token: boolean): Verdicts {
-  const prot = token || sendsProtected(gen);
-  switch (kind) {
-    case 'branch':
-      return v(A, prot ? A : R, R, A);
-    case 'tag':
-      return v(R, prot ? A : R, R, A);
-    case 'detached-mr':
-    case 'merged-results':
-      return v(R, R, token ? A : R, A);
-    case 'fork-mr-in-fork':
-      return v(R, R, R, R);
-    // Without a token a fork MR run in the parent is indistinguishable from a parent MR pipeline (see docs/id-tokens.md).
-    case 'fork-mr-in-parent':
-      return v(R, R, R, token ? R : A);
-  }
-}
-
-function parseVerdicts(text: string): Verdicts {
-  const out: Partial<Verdicts> = {};
-  for (const name of ROLE_NAMES) {
-    const m = new RegExp(`^  ${name} \\(arn:[^)]*\\): would (allow|refuse)`, 'm').exec(text);
-    assert.ok(m, `no verdict for role ${name} in:\n${text}`);
-    out[name] = m[1] as 'allow' | 'refuse';
-  }
-  return out as Verdicts;
-}
 
 describe('real runner payloads × pipeline kinds', () => {
   let world: World;
