@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { spawnBroker, type BrokerHandshake } from '../../src/broker/spawn.js';
 import { stopBroker } from '../../src/core/process-identity.js';
+import { summarise, timedRequest, type Latencies, type LoadSummary } from './timing.js';
 
 const SECONDS = Number(process.env.JOBROLE_BENCH_SECONDS ?? '5');
 const CLIENTS = 50;
@@ -59,28 +60,11 @@ function baselineServer(): Promise<{ port: number; stop: () => void }> {
   return new Promise((res) => child.stdout.once('data', (d: Buffer) => res({ port: Number(d.toString()), stop: () => child.kill() })));
 }
 
-async function load(port: number, keepAlive: boolean): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+async function load(port: number, keepAlive: boolean): Promise<LoadSummary> {
   const agent = new Agent({ keepAlive, maxSockets: CLIENTS });
-  const lat: number[] = [];
-  let errors = 0;
+  const got: Latencies = { lat: [], errors: 0 };
   const end = Date.now() + SECONDS * 1000;
-  const one = (): Promise<void> =>
-    new Promise((res) => {
-      const t0 = process.hrtime.bigint();
-      const req = request({ host: '127.0.0.1', port, path: '/creds', agent, headers: { authorization: TOKEN } }, (r) => {
-        r.resume();
-        r.on('end', () => {
-          if (r.statusCode === 200) lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-          else errors++;
-          res();
-        });
-      });
-      req.on('error', () => {
-        errors++;
-        res();
-      });
-      req.end();
-    });
+  const one = (): Promise<void> => timedRequest(request, { host: '127.0.0.1', port, path: '/creds', agent, headers: { authorization: TOKEN } }, got);
   const t0 = Date.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -89,9 +73,7 @@ async function load(port: number, keepAlive: boolean): Promise<{ rps: number; p5
   );
   const secs = (Date.now() - t0) / 1000;
   agent.destroy();
-  lat.sort((a, b) => a - b);
-  const pct = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? NaN;
-  return { rps: lat.length / secs, p50: pct(0.5), p99: pct(0.99), errors };
+  return summarise(got, secs);
 }
 
 function statusKb(pid: number, field: string): number {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startAwsEmulator } from '../../test/fakes/aws-emulator.js';
 import { makeTestCa } from '../../test/e2e/serve-world.js';
+import { summarise, timedRequest, type Latencies, type LoadSummary } from './timing.js';
 
 const SECONDS = Number(process.env.JOBROLE_BENCH_SECONDS ?? '10');
 const CLIENTS = 50;
@@ -18,40 +19,22 @@ const CLI = resolve('dist/jobrole.cjs');
 const AUDIENCE = 'https://jobrole.bench/broker';
 const dir = mkdtempSync(join(tmpdir(), 'jobrole-bench-serve-'));
 
-interface Load {
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 /** CLIENTS loops, each awaiting its answer before the next request, for SECONDS; one keep-alive socket per client. */
-async function load(port: number, tokens: string[], ca: Buffer, path: string, seconds = SECONDS, onMeasure: () => void = () => undefined): Promise<Load> {
+async function load(
+  port: number,
+  tokens: string[],
+  ca: Buffer,
+  path: string,
+  seconds = SECONDS,
+  onMeasure: () => void = () => undefined,
+): Promise<LoadSummary> {
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, ca });
-  const lat: number[] = [];
-  let errors = 0;
+  let got: Latencies = { lat: [], errors: 0 };
   const one = (token: string): Promise<void> =>
-    new Promise((res) => {
-      const t0 = process.hrtime.bigint();
-      const req = request({ host: '127.0.0.1', servername: 'localhost', port, path, agent, headers: { authorization: token } }, (r) => {
-        r.resume();
-        r.on('end', () => {
-          if (r.statusCode === 200) lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-          else errors++;
-          res();
-        });
-      });
-      req.on('error', () => {
-        errors++;
-        res();
-      });
-      req.end();
-    });
+    timedRequest(request, { host: '127.0.0.1', servername: 'localhost', port, path, agent, headers: { authorization: token } }, got);
   // Warm-up: every client once (TLS handshakes, caches), not measured.
   await Promise.all(Array.from({ length: CLIENTS }, (_, i) => one(tokens[i % tokens.length] as string)));
-  lat.length = 0;
-  errors = 0;
+  got = { lat: [], errors: 0 };
   onMeasure();
   const t0 = Date.now();
   const end = t0 + seconds * 1000;
@@ -62,9 +45,7 @@ async function load(port: number, tokens: string[], ca: Buffer, path: string, se
   );
   const secs = (Date.now() - t0) / 1000;
   agent.destroy();
-  lat.sort((a, b) => a - b);
-  const pct = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? NaN;
-  return { requests: lat.length + errors, rps: lat.length / secs, p50: pct(0.5), p99: pct(0.99), errors };
+  return summarise(got, secs);
 }
 
 function waitForLine(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp): Promise<RegExpExecArray> {
@@ -158,7 +139,7 @@ arn = "arn:aws:iam::111122223333:role/deployer"
     // Both servers warmed up (JIT, TLS sessions) for 2 s, unmeasured; then interleaved, twice each, so machine noise hits both alike.
     await load(base.port, tokens, cabuf, '/v1/credentials/deployer', 2);
     await load(port, tokens, cabuf, '/v1/credentials/deployer', 2);
-    const results: Array<{ name: string; r: Load; sts: number }> = [];
+    const results: Array<{ name: string; r: LoadSummary; sts: number }> = [];
     for (let round = 0; round < 2; round++) {
       const b = await load(base.port, tokens, cabuf, '/v1/credentials/deployer');
       results.push({ name: 'bare node https', r: b, sts: 0 });
