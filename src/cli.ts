@@ -115,7 +115,7 @@ export async function runCli(argv: string[]): Promise<number> {
               return operatorRestore(svc);
             }
             const { collectGarbage } = await import('./stages/gc.js');
-            const r = await collectGarbage(svc, { all: a.all });
+            const r = await collectGarbage(svc, { all: a.all, oldDirs: true });
             process.stdout.write(`jobrole gc: ${r.scrubbed.length} scrubbed, ${r.failed.length} failed, ${r.live.length} live\n`);
             return r.failed.length > 0 ? 1 : 0;
           }),

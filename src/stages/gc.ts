@@ -14,8 +14,11 @@ export interface GcReport {
   live: string[];
 }
 
-/** Scrubs every job that is not live (or every job, with all=true: for an operator whose runner is stopped). */
-export async function collectGarbage(svc: Services, opts: { all?: boolean } = {}): Promise<GcReport> {
+/**
+ * Scrubs every job that is not live (or every job, with all=true: for an operator whose runner is stopped).
+ * oldDirs: also delete old slot directories left behind (slow on big trees: `jobrole gc` only, not the sweep).
+ */
+export async function collectGarbage(svc: Services, opts: { all?: boolean; oldDirs?: boolean } = {}): Promise<GcReport> {
   const { layout, log, audit } = svc;
   const report: GcReport = { scrubbed: [], failed: [], live: [] };
   for (const key of await listJobKeys(layout)) {
@@ -64,7 +67,7 @@ export async function collectGarbage(svc: Services, opts: { all?: boolean } = {}
   const { removeOrphanEndpointFences } = await import('./gc-endpoint-fences.js');
   await removeOrphanEndpointFences(svc);
   await retryQuarantinedSlots(svc);
-  await deleteLeftoverTrash(svc);
+  if (opts.oldDirs === true) await deleteLeftoverTrash(svc);
   return report;
 }
 

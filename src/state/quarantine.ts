@@ -1,9 +1,10 @@
-// Slots whose scrub failed: refused to new jobs until a scrub (gc) succeeds; shown by doctor.
+// Slots whose scrub failed: refused to new jobs until a scrub (gc) succeeds, with one owner per retry; shown by doctor.
 
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StateLayout } from './job-store.js';
 import { writeFileAtomic } from '../core/secure-fs.js';
+import { claimOwnerFile, releaseOwnerFile, type OwnerClaim } from './scrub-owner.js';
 
 export interface Quarantine {
   slot: number;
@@ -55,4 +56,21 @@ export async function quarantinedSlots(layout: StateLayout): Promise<Quarantine[
 
 export function describeQuarantine(q: Quarantine): string {
   return `slot ${q.slot} is quarantined since ${q.since}${q.key !== undefined ? ` (job ${q.key.split('-')[0] ?? q.key})` : ''}: ${q.reason}`;
+}
+
+function scrubClaimFile(layout: StateLayout, slot: number): string {
+  if (!Number.isInteger(slot) || slot < 1) throw new Error(`invalid slot ${String(slot)}`);
+  return join(layout.slots, `${slot}.scrub`);
+}
+
+/**
+ * Becomes the one process retrying the scrub of a quarantined slot (slots/N.scrub: pid + start time, taken
+ * over only from a dead owner), or returns the live process that is. Held for the whole retry, lift included.
+ */
+export function claimSlotScrub(layout: StateLayout, slot: number): Promise<OwnerClaim> {
+  return claimOwnerFile(scrubClaimFile(layout, slot));
+}
+
+export function releaseSlotScrub(layout: StateLayout, slot: number): Promise<void> {
+  return releaseOwnerFile(scrubClaimFile(layout, slot));
 }

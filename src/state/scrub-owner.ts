@@ -1,4 +1,4 @@
-// Who is scrubbing a job: an exclusive owner file (pid + start time) so two scrubbers never work on one job.
+// Who is scrubbing a job or a slot: an exclusive owner file (pid + start time) so two scrubbers never work on one.
 
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rmdir, unlink } from 'node:fs/promises';
@@ -41,25 +41,19 @@ async function read(path: string): Promise<ScrubOwner | undefined> {
   }
 }
 
+export type OwnerClaim = { ok: true } | { ok: false; owner: ScrubOwner };
+
 /**
- * Becomes the scrubber of the job, or returns the live process that already is. A dead owner's claim is
- * replaced under an exclusive guard directory, so two processes never both take it over.
+ * Takes the exclusive owner file at `path` (O_EXCL: pid + start time), or returns the live process that
+ * holds it. A dead owner's claim is replaced under an exclusive guard directory (`guard`), so two processes
+ * never both take it over. A missing parent directory throws ENOENT.
  */
-export async function claimScrub(layout: StateLayout, key: string): Promise<{ ok: true } | { ok: false; owner: ScrubOwner }> {
-  const dir = jobDir(layout, key);
-  const path = join(dir, 'scrub.owner');
+export async function claimOwnerFile(path: string, guard = `${path}.guard`): Promise<OwnerClaim> {
   const me = await currentOwner();
-  try {
-    if (await create(path, me)) return { ok: true };
-  } catch (err) {
-    // No job directory (already scrubbed, or never written): there is nothing another scrubber could hold.
-    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return { ok: true };
-    throw err;
-  }
+  if (await create(path, me)) return { ok: true };
   const held = await read(path);
   if (held !== undefined && held.pid !== me.pid && (await ownerAlive(held))) return { ok: false, owner: held };
   if (held !== undefined && held.pid === me.pid) return { ok: true };
-  const guard = join(dir, 'scrub.guard');
   try {
     await mkdir(guard, { mode: 0o700 });
   } catch {
@@ -72,6 +66,25 @@ export async function claimScrub(layout: StateLayout, key: string): Promise<{ ok
     return (await create(path, me)) ? { ok: true } : { ok: false, owner: (await read(path)) ?? { pid: 0, startTime: undefined } };
   } finally {
     await rmdir(guard).catch(() => undefined);
+  }
+}
+
+/** Gives up a claim this process holds (only if the file still names this process). */
+export async function releaseOwnerFile(path: string): Promise<void> {
+  const held = await read(path);
+  if (held !== undefined && held.pid !== process.pid) return;
+  await unlink(path).catch(() => undefined);
+}
+
+/** Becomes the scrubber of the job, or returns the live process that already is. */
+export async function claimScrub(layout: StateLayout, key: string): Promise<OwnerClaim> {
+  const dir = jobDir(layout, key);
+  try {
+    return await claimOwnerFile(join(dir, 'scrub.owner'), join(dir, 'scrub.guard'));
+  } catch (err) {
+    // No job directory (already scrubbed, or never written): there is nothing another scrubber could hold.
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return { ok: true };
+    throw err;
   }
 }
 

@@ -2,14 +2,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collectGarbage } from '../../src/stages/gc.js';
+import { collectGarbage, sweepOrphans } from '../../src/stages/gc.js';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readProcessStartTime } from '../../src/core/process-identity.js';
 import { runCommand } from '../../src/isolation/command.js';
 import { endpointFenceFor, installEndpointFence, listEndpointFences } from '../../src/isolation/endpoint-fence.js';
-import { quarantineSlot, readQuarantine } from '../../src/state/quarantine.js';
+import { liftQuarantine, quarantineSlot, readQuarantine, type Quarantine } from '../../src/state/quarantine.js';
+import { retryQuarantinedSlot } from '../../src/stages/gc-slots.js';
 import { releaseSlot, slotHolders } from '../../src/state/slots.js';
 import { deleteJobState, jobDir } from '../../src/state/job-store.js';
 import type { JobState, JobUser } from '../../src/state/types.js';
@@ -88,6 +89,70 @@ test('a quarantined slot whose scrub fails again stays quarantined with the new 
   await collectGarbage(w.svc);
   assert.deepEqual(w.rec.calls, ['step scrub slot 1']);
   assert.match((await readQuarantine(w.svc.layout, 1))?.reason ?? '', /scrub slot 1 failed \(fake\)/);
+});
+
+test('a quarantined slot whose scrub another live process retries is not touched; once it is gone, gc takes the slot over', async (t) => {
+  const w = await fakeWorld(t, { user: USER });
+  await quarantineSlot(w.svc.layout, 1, undefined, 'scrub slot 1: processes survived');
+  // Another gc (or a config stage's sweep) is in the middle of this slot's steps: its pid and start time are in slots/1.scrub.
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.after(() => {
+    other.kill('SIGKILL');
+  });
+  const pid = other.pid as number;
+  const claim = join(w.svc.layout.slots, '1.scrub');
+  await writeFile(claim, JSON.stringify({ pid, startTime: await readProcessStartTime(pid) }));
+  await collectGarbage(w.svc);
+  assert.deepEqual(w.rec.calls, [], 'not a single slot step ran');
+  assert.equal((await readQuarantine(w.svc.layout, 1))?.reason, 'scrub slot 1: processes survived', 'the quarantine is neither lifted nor rewritten');
+  assert.ok(w.rec.lines.some((l) => l.includes(`slot 1 is being scrubbed by process ${pid}; left to it`)));
+  // That process died mid-scrub: gc takes its claim over, holds it through the steps, and gives it up after the lift.
+  other.kill('SIGKILL');
+  await new Promise((r) => other.once('exit', r));
+  const owners: unknown[] = [];
+  const host = { ...w.svc.host };
+  w.svc.host.slotSteps = (slot, user, key) => [
+    { name: 'look at the claim', run: async () => void owners.push(JSON.parse(await readFile(claim, 'utf8'))) },
+    ...host.slotSteps(slot, user, key),
+  ];
+  await collectGarbage(w.svc);
+  assert.deepEqual(w.rec.calls, ['step scrub slot 1']);
+  assert.equal(await readQuarantine(w.svc.layout, 1), undefined);
+  assert.deepEqual(owners, [{ pid: process.pid, startTime: await readProcessStartTime(process.pid) }]);
+  await assert.rejects(access(claim), { code: 'ENOENT' }, 'the claim is given up');
+});
+
+test('gc re-reads a quarantined slot once it holds its claim: what changed since it looked is left alone', async (t) => {
+  const w = await fakeWorld(t, { user: USER });
+  const { layout } = w.svc;
+  await quarantineSlot(layout, 1, undefined, 'scrub slot 1: processes survived');
+  const seen = { q: (await readQuarantine(layout, 1)) as Quarantine, holder: undefined };
+  // Meanwhile another gc scrubbed the slot and lifted the quarantine, and a new job claimed the slot.
+  await liftQuarantine(layout, 1);
+  await configured(w);
+  const job = (await onlyState(w)) as JobState;
+  assert.equal(await retryQuarantinedSlot(w.svc, seen), 'gone');
+  assert.deepEqual(w.rec.calls, [], "no step touched the new job's slot");
+  assert.equal((await slotHolders(layout, 1))[0]?.holder, job.key, 'the new job keeps its slot');
+  // The new job's own scrub failed and quarantined the slot again (its state stays for the job loop to retry).
+  await quarantineSlot(layout, 1, job.key, 'scrub slot 1: directories not replaced');
+  assert.equal(await retryQuarantinedSlot(w.svc, seen), 'kept');
+  assert.deepEqual(w.rec.calls, []);
+  assert.equal((await readQuarantine(layout, 1))?.reason, 'scrub slot 1: directories not replaced');
+  assert.equal((await slotHolders(layout, 1))[0]?.holder, job.key);
+});
+
+test('old slot directories left behind are deleted by `jobrole gc` (oldDirs), never walked by the sweep before a job', async (t) => {
+  const w = await fakeWorld(t, { user: USER });
+  const old = join(w.dir, 'builds', '.slot1.trash-0123456789ab');
+  await mkdir(old, { recursive: true });
+  await sweepOrphans(w.svc);
+  await collectGarbage(w.svc);
+  await access(old);
+  assert.ok(!w.rec.lines.concat(w.rec.warnings).some((l) => l.includes(old)), 'the sweep did not look at it');
+  await collectGarbage(w.svc, { oldDirs: true });
+  await assert.rejects(access(old), { code: 'ENOENT' });
+  assert.ok(w.rec.lines.includes(`jobrole gc: deleted old directory ${old} of slot 1`));
 });
 
 test(
