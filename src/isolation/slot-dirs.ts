@@ -51,7 +51,8 @@ export async function deleteTrash(trash: string, user: JobUser, run: CommandRunn
   if ((await readdir(trash)).length > 0) {
     const owners = new Set<number>();
     await ownersUnder(trash, owners);
-    owners.delete(user.uid);
+    // The job user counts too: root never deletes a tree a process of the slot's user (a new job) might write into.
+    owners.add(user.uid);
     const running: number[] = [];
     for (const uid of owners) if (uid !== 0 && (await tasksOfUid(uid)).length > 0) running.push(uid);
     if (owners.has(0)) {
