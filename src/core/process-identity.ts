@@ -16,6 +16,11 @@ export async function readProcStat(pid: number, procRoot = '/proc'): Promise<Pro
   } catch {
     return undefined;
   }
+  return parseProcStat(text);
+}
+
+/** State and start time from the text of a /proc/PID/stat. */
+export function parseProcStat(text: string): ProcStat | undefined {
   // comm (field 2) is in parentheses and may itself contain ") ": split after the last one.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const state = fields[0];

@@ -3,7 +3,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseProcStat } from '../core/process-identity.js';
 import { jobProcessGroup, type SpawnSpec } from './run-as.js';
+import { isRecordedInit } from './sandbox-init.js';
 
 const readOrUndefined = (path: string): string | undefined => {
   try {
@@ -45,12 +47,10 @@ export function joinJobCgroup(spec: SpawnSpec): void {
 }
 
 /**
- * Whether the sandbox's init is still the recorded process (its start time, /proc/<pid>/stat field 22): a
- * run stage must not start the job when the sandbox is gone (nsenter would fail with an obscure error).
+ * Whether the sandbox's init is still the recorded process (isRecordedInit: live, same start time): a run
+ * stage must not start the job when the sandbox is gone (nsenter would fail with an obscure error).
  */
 export function sandboxAlive(sandbox: { initPid: number; startTime: string | undefined }): boolean {
   const text = readOrUndefined(`/proc/${sandbox.initPid}/stat`);
-  if (text === undefined) return false;
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return fields[0] !== 'Z' && fields[0] !== 'X' && (sandbox.startTime === undefined || fields[19] === sandbox.startTime);
+  return isRecordedInit(sandbox, text === undefined ? undefined : parseProcStat(text));
 }

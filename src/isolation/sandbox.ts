@@ -7,6 +7,7 @@ import { readProcStat } from '../core/process-identity.js';
 import type { SandboxRecord } from '../state/types.js';
 import { describeFailure, runCommand, type CommandRunner } from './command.js';
 import { sandboxSetupScript, writableMountPoints, type SandboxMounts } from './sandbox-script.js';
+import { isRecordedInit } from './sandbox-init.js';
 import { createJobCgroup, detectCgroup2, joinCgroup, killAndRemoveCgroup, type JobLimits } from './cgroup.js';
 
 /** The process title of every sandbox's init (its $0), so an operator can tell them in `ps`. */
@@ -108,9 +109,7 @@ export async function startSandbox(opts: StartOptions): Promise<SandboxRecord> {
 
 /** Whether the recorded init is still that process (same start time), so a recycled pid is never signalled. */
 async function isOurInit(record: SandboxRecord): Promise<boolean> {
-  const st = await readProcStat(record.initPid);
-  if (st === undefined || st.state === 'Z' || st.state === 'X') return false;
-  return record.startTime !== undefined && st.startTime === record.startTime;
+  return isRecordedInit(record, await readProcStat(record.initPid));
 }
 
 /**
