@@ -1,7 +1,8 @@
 // `jobrole host init`: job users, root-only state/audit dirs, per-slot build and cache dirs, config check, IMDS block.
 
 import { lstat } from 'node:fs/promises';
-import { dirname, join, relative, isAbsolute } from 'node:path';
+import { dirname, relative, isAbsolute } from 'node:path';
+import { slotDir } from '../config/slot-dirs.js';
 import type { JobUser } from '../state/types.js';
 import { runCommand, type CommandRunner } from './command.js';
 import { ensureOwnedDir, type DirOutcome } from './dirs.js';
@@ -100,7 +101,7 @@ export async function hostInit(opts: HostInitOptions, deps: HostInitDeps = {}): 
   ] as const) {
     lines.push(say(`${what} dir ${root}`, await ensureOwnedDir(root, 0, 0, 0o755), 'root, 0755'));
     for (const [i, u] of users.entries()) {
-      const dir = join(root, `slot${i + 1}`);
+      const dir = slotDir(root, i + 1);
       lines.push(say(`${what} dir ${dir}`, await ensureOwnedDir(dir, u.uid, u.gid, 0o700), `${u.name}, 0700`));
     }
   }

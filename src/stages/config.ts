@@ -2,7 +2,7 @@
 
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { slotDirs } from '../config/slot-dirs.js';
 import { readJobContext } from '../runner/job-context.js';
 import { JOB_STATE_VAR } from '../runner/env.js';
 import { ensureStateLayout, jobDir, readJobState, writeJobState } from '../state/job-store.js';
@@ -63,11 +63,11 @@ export async function configStage(svc: Services, env: NodeJS.ProcessEnv, out: No
   };
   await writeJobState(layout, state);
 
-  const slotDir = `slot${slot}`;
+  const [buildsDir, cacheDir] = slotDirs(config, slot);
   out.write(
     `${JSON.stringify({
-      builds_dir: join(config.driver.builds_dir, slotDir),
-      cache_dir: join(config.driver.cache_dir, slotDir),
+      builds_dir: buildsDir,
+      cache_dir: cacheDir,
       builds_dir_is_shared: false,
       hostname: hostname(),
       driver: { name: 'jobrole', version: VERSION },

@@ -13,7 +13,7 @@ import {
   type Quarantine,
 } from '../state/quarantine.js';
 import { releaseSlot, slotHolders } from '../state/slots.js';
-import { slotDirs } from './scrub-slot.js';
+import { slotDirs } from '../config/slot-dirs.js';
 import type { Services } from './services.js';
 
 export interface SlotGcReport {

@@ -1,7 +1,7 @@
 // Prepare's isolation step: the slot's job user, its directories, and the IMDS firewall checked (fail closed).
 
-import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
+import { slotDirs } from '../config/slot-dirs.js';
 import { SystemFailure } from '../core/exit-codes.js';
 import type { JobLog } from '../core/job-log.js';
 import type { JobUser } from '../state/types.js';
@@ -51,7 +51,7 @@ export async function prepareIsolation(config: JobroleConfig, slot: number, log:
       `slot ${slot} is not clean: processes of ${name} exist before the job started (${describeTasks(leftover)}); the slot is scrubbed again and quarantined if that fails`,
     );
   }
-  for (const dir of [join(config.driver.builds_dir, `slot${slot}`), join(config.driver.cache_dir, `slot${slot}`)]) {
+  for (const dir of slotDirs(config, slot)) {
     await ensureOwnedDir(dir, user.uid, user.gid, 0o700);
     if (!(await isEmptyDir(dir))) {
       throw new SystemFailure(

@@ -2,6 +2,7 @@
 
 import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
+import { slotDirs } from '../config/slot-dirs.js';
 import { SystemFailure } from '../core/exit-codes.js';
 import type { JobLog } from '../core/job-log.js';
 import { jobDir, type StateLayout } from '../state/job-store.js';
@@ -33,7 +34,7 @@ export async function prepareSandbox(
         stage,
         tmpSize: d.job_tmp_size,
         user,
-        keep: [{ path: join(d.builds_dir, `slot${state.slot}`) }, { path: join(d.cache_dir, `slot${state.slot}`) }, { path: filesDir, readOnly: true }],
+        keep: [...slotDirs(config, state.slot).map((path) => ({ path })), { path: filesDir, readOnly: true }],
         hide: [d.state_dir, d.builds_dir, d.cache_dir, d.home_dir],
       },
       cgroupName: `${stateDirTag(d.state_dir)}.${state.key}`,

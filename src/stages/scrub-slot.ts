@@ -1,16 +1,12 @@
 // Scrub steps for a slot once its job's sandbox is gone: no process of the slot's user left, then keyrings, dirs and home.
 
-import { join } from 'node:path';
 import type { JobroleConfig } from '../config/types.js';
+import { slotDirs } from '../config/slot-dirs.js';
 import type { JobLog } from '../core/job-log.js';
 import type { UndoStep } from '../core/undo-step.js';
 import { slotHolders } from '../state/slots.js';
 import type { StateLayout } from '../state/job-store.js';
 import type { JobUser } from '../state/types.js';
-
-export function slotDirs(config: JobroleConfig, slot: number): string[] {
-  return [join(config.driver.builds_dir, `slot${slot}`), join(config.driver.cache_dir, `slot${slot}`)];
-}
 
 /**
  * The slot's steps, for the job `key` (or for no job: gc on a quarantined slot). If another job holds the

@@ -1,8 +1,9 @@
 // Doctor: what `jobrole host init` sets up (job users, directories, IMDS firewall rule) and the host health marker.
 
 import { lstat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { JobroleConfig } from '../../config/types.js';
+import { slotDir } from '../../config/slot-dirs.js';
 import { runCommand, type CommandRunner } from '../../isolation/command.js';
 import { verifyImdsBlock } from '../../isolation/firewall.js';
 import { endpointFenceTable, jobKeyOfChain, listEndpointFences } from '../../isolation/endpoint-fence.js';
@@ -64,7 +65,7 @@ function wantedDirs(c: JobroleConfig, users: JobUser[]): WantDir[] {
     ['cache dir', d.cache_dir],
   ] as const) {
     out.push(root(what, base, [0o755]));
-    users.forEach((u, i) => out.push({ what, path: join(base, `slot${i + 1}`), uid: u.uid, gid: u.gid, owner: u.name, modes: [0o700] }));
+    users.forEach((u, i) => out.push({ what, path: slotDir(base, i + 1), uid: u.uid, gid: u.gid, owner: u.name, modes: [0o700] }));
   }
   return out;
 }
