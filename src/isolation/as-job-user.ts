@@ -1,10 +1,9 @@
 // Helpers the driver runs as a job user (emptying its dirs, clearing its keyring): dropped privileges and a minimal environment.
 
+import { SAFE_PATH } from '../runner/env.js';
 import type { JobUser } from '../state/types.js';
 import { runCommand, type CommandResult, type CommandRunner } from './command.js';
 import { dropPrivilegeArgs } from './run-as.js';
-
-const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
  * The whole environment of a helper run as the job user: nothing of the driver's (no runner variables, no

@@ -6,7 +6,8 @@ import { SystemFailure } from '../core/exit-codes.js';
 /** job_env key that carries the job's state directory from config to the later stages. */
 export const JOB_STATE_VAR = 'JOBROLE_JOB_DIR';
 
-const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The PATH of a job without one from the runner, and of the helpers the driver runs as a job user. */
+export const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The state dir config handed to later stages, checked to be one of ours under stateJobsDir when given. */
 export function jobStateDirFromEnv(env: NodeJS.ProcessEnv, stateJobsDir?: string): string | undefined {
