@@ -1,8 +1,8 @@
 // Finding and ending every process of a job user, including ones it detached (setsid, nohup) or forks meanwhile.
 
-import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runCommand, type CommandRunner } from './command.js';
+import { isLiveTask, tasksOfPid, tasksOfUid } from './uid-tasks.js';
 
 export interface ProcessDeps {
   /** Where to read processes from (default /proc). */
@@ -26,43 +26,23 @@ function checkUid(uid: number): void {
   if (uid === 0) throw new Error('refusing to end the processes of uid 0 (root)');
 }
 
-/** Whether a task's status is live (not a zombie) and has uid as real, effective or saved uid. */
-function liveWithUid(status: string, uid: number): boolean {
-  const state = /^State:\s+(\S)/m.exec(status)?.[1];
-  if (state === 'Z' || state === 'X') return false;
-  const ids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
-  return ids !== null && ids.slice(1, 4).some((id) => Number(id) === uid);
+/**
+ * Whether the process has a live task (thread) carrying uid, as tasksOfUid sees it: a zombie leader whose
+ * other threads still run counts, a zombie process does not.
+ */
+async function belongsTo(procRoot: string, pid: number, uid: number): Promise<boolean> {
+  return (await tasksOfPid(uid, pid, procRoot)).some(isLiveTask);
 }
 
 /**
- * Whether the process is live and carries uid. A zombie leader (main thread exited, other threads still
- * running) looks dead in /proc/<pid>/status: its threads in /proc/<pid>/task are looked at too.
+ * Pids of live processes with a task whose real, effective, saved or filesystem uid is `uid` (never this
+ * process nor pid 1): the live part of what tasksOfUid finds, so the check after a kill looks at what was killed.
  */
-async function belongsTo(procRoot: string, pid: string, uid: number): Promise<boolean> {
-  const status = await readFile(`${procRoot}/${pid}/status`, 'utf8').catch(() => undefined);
-  if (status === undefined) return false;
-  if (liveWithUid(status, uid)) return true;
-  if (!/^State:\s+[ZX]/m.test(status)) return false;
-  const tids = await readdir(`${procRoot}/${pid}/task`).catch(() => [] as string[]);
-  for (const tid of tids) {
-    if (tid === pid) continue;
-    const t = await readFile(`${procRoot}/${pid}/task/${tid}/status`, 'utf8').catch(() => undefined);
-    if (t !== undefined && liveWithUid(t, uid)) return true;
-  }
-  return false;
-}
-
-/** Pids of live processes whose real, effective or saved uid is `uid` (never this process). */
 export async function listUserProcesses(uid: number, deps: ProcessDeps = {}): Promise<number[]> {
   checkUid(uid);
-  const procRoot = deps.procRoot ?? '/proc';
-  const pids = (await readdir(procRoot)).filter((n) => /^\d+$/.test(n));
-  const mine: number[] = [];
-  for (const pid of pids) {
-    if (Number(pid) === process.pid || pid === '1') continue;
-    if (await belongsTo(procRoot, pid, uid)) mine.push(Number(pid));
-  }
-  return mine.sort((a, b) => a - b);
+  const tasks = (await tasksOfUid(uid, deps.procRoot ?? '/proc')).filter(isLiveTask);
+  const mine = new Set(tasks.map((t) => t.pid).filter((pid) => pid !== process.pid && pid !== 1));
+  return [...mine].sort((a, b) => a - b);
 }
 
 /**
@@ -86,7 +66,7 @@ export async function killUserProcesses(uid: number, opts: KillOptions): Promise
   const signalAll = async (pids: number[], sig: NodeJS.Signals) => {
     for (const pid of pids) {
       // Re-check right before signalling: a pid that exited may have been reused by someone else.
-      if (!(await belongsTo(procRoot, String(pid), uid))) continue;
+      if (!(await belongsTo(procRoot, pid, uid))) continue;
       try {
         send(pid, sig);
       } catch {

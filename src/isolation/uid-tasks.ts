@@ -25,23 +25,32 @@ const numeric = (names: string[]) => names.filter((n) => /^\d+$/.test(n));
 export async function tasksOfUid(uid: number, procRoot = '/proc'): Promise<UidTask[]> {
   checkUid(uid);
   const out: UidTask[] = [];
-  for (const pid of numeric(await readdir(procRoot))) {
-    const tids = await readdir(`${procRoot}/${pid}/task`).then(numeric, () => [] as string[]);
-    for (const tid of tids) {
-      const status = await readFile(`${procRoot}/${pid}/task/${tid}/status`, 'utf8').catch(() => undefined);
-      if (status === undefined) continue;
-      const ids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
-      if (ids === null || !ids.slice(1, 5).some((id) => Number(id) === uid)) continue;
-      out.push({
-        pid: Number(pid),
-        tid: Number(tid),
-        state: /^State:\s+(\S)/m.exec(status)?.[1] ?? '?',
-        name: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?',
-      });
-    }
+  for (const pid of numeric(await readdir(procRoot))) out.push(...(await tasksOfPid(uid, Number(pid), procRoot)));
+  return out;
+}
+
+/** The tasks of one process that carry uid (none if it is gone): tasksOfUid for a single pid. */
+export async function tasksOfPid(uid: number, pid: number, procRoot = '/proc'): Promise<UidTask[]> {
+  checkUid(uid);
+  const out: UidTask[] = [];
+  const tids = await readdir(`${procRoot}/${pid}/task`).then(numeric, () => [] as string[]);
+  for (const tid of tids) {
+    const status = await readFile(`${procRoot}/${pid}/task/${tid}/status`, 'utf8').catch(() => undefined);
+    if (status === undefined) continue;
+    const ids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
+    if (ids === null || !ids.slice(1, 5).some((id) => Number(id) === uid)) continue;
+    out.push({
+      pid,
+      tid: Number(tid),
+      state: /^State:\s+(\S)/m.exec(status)?.[1] ?? '?',
+      name: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?',
+    });
   }
   return out;
 }
+
+/** Whether a task can still run (a zombie or dead task holds only its pid). */
+export const isLiveTask = (t: UidTask): boolean => t.state !== 'Z' && t.state !== 'X';
 
 /** "pid 123 (sleep, S), pid 456 thread 457 (a.out, R)" for error messages; at most `max` entries. */
 export function describeTasks(tasks: UidTask[], max = 8): string {

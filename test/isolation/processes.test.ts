@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { killUserProcesses, listUserProcesses } from '../../src/isolation/processes.js';
+import { tasksOfUid } from '../../src/isolation/uid-tasks.js';
 import { dropPrivilegeArgs } from '../../src/isolation/run-as.js';
 import { ensureJobUsers } from '../../src/isolation/users.js';
 import type { JobUser } from '../../src/state/types.js';
@@ -18,6 +19,16 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A fake /proc/<pid>: status (the leader's) and task/<tid>/status for each thread. */
+async function writeProc(proc: string, pid: string, threads: Record<string, string>): Promise<void> {
+  await mkdir(join(proc, pid));
+  await writeFile(join(proc, pid, 'status'), threads[pid] ?? '');
+  for (const [tid, text] of Object.entries(threads)) {
+    await mkdir(join(proc, pid, 'task', tid), { recursive: true });
+    await writeFile(join(proc, pid, 'task', tid, 'status'), text);
   }
 }
 
@@ -34,10 +45,7 @@ describe('process lookup on a fake /proc', () => {
       '105': status('0\t0\t0\t0'),
       '106': status('1501\t1501\t1501\t1501'),
     };
-    for (const [pid, text] of Object.entries(entries)) {
-      await mkdir(join(proc, pid));
-      await writeFile(join(proc, pid, 'status'), text);
-    }
+    for (const [pid, text] of Object.entries(entries)) await writeProc(proc, pid, { [pid]: text });
     await mkdir(join(proc, 'self'));
   });
   after(() => removeDir(proc));
@@ -65,6 +73,27 @@ describe('process lookup on a fake /proc', () => {
     await assert.rejects(killUserProcesses(0, { procRoot: proc!, graceMs: 0 }), /refusing .* uid 0/);
     await assert.rejects(listUserProcesses(0, { procRoot: proc! }), /uid 0/);
   });
+});
+
+test('ends what the check after it looks for: a filesystem-uid-only task and a zombie leader with a live thread', async (t) => {
+  const proc = await openTempDir('proc');
+  t.after(() => removeDir(proc));
+  const status = (uids: string, state = 'S (sleeping)') => `Name:\tx\nState:\t${state}\nUid:\t${uids}\nGid:\t0\t0\t0\t0\n`;
+  await writeProc(proc, '201', { '201': status('0\t0\t0\t1500') }); // filesystem uid only (setfsuid)
+  await writeProc(proc, '202', { '202': status('1500\t1500\t1500\t1500', 'Z (zombie)'), '203': status('1500\t1500\t1500\t1500') });
+  await writeProc(proc, '204', { '204': status('1500\t1500\t1500\t1500', 'Z (zombie)') }); // holds only its pid
+  const remaining = (await tasksOfUid(1500, proc)).filter((x) => x.state !== 'Z').map((x) => x.pid);
+  assert.deepEqual([...new Set(remaining)], [201, 202]);
+  assert.deepEqual(await listUserProcesses(1500, { procRoot: proc }), [201, 202]);
+  const sent = new Set<number>();
+  await killUserProcesses(1500, {
+    procRoot: proc,
+    graceMs: 0,
+    maxRounds: 1,
+    signal: (pid) => void sent.add(pid),
+    run: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
+  });
+  assert.deepEqual([...sent].sort(), [201, 202]);
 });
 
 describe('killUserProcesses on this host', async () => {
