@@ -44,7 +44,7 @@ function redactOnce(opts: RedactorOptions, s: string): string {
 async function run(chunks: Array<string | Buffer>, secrets: string[], mid?: (add: (s: string) => void, i: number) => void): Promise<string> {
   const c = collecting({ secrets, idleFlushMs: 60_000 });
   chunks.forEach((chunk, i) => {
-    mid?.(c.r.addSecret, i);
+    mid?.((s) => c.r.addSecret(s), i);
     c.r.chunks.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   });
   c.r.chunks.end();
